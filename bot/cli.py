@@ -1,0 +1,183 @@
+"""The ``wxloan`` command: ``serve``, ``stats``, ``transcript`` and ``purge``.
+
+Settings come from the environment (see ``wxloan serve --help``); flags override them.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import datetime as dt
+import json
+import logging
+import sys
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+from aiohttp import web
+
+from storage import open_store
+
+from .app import create_app
+from .config import ENV_VARS, Settings
+from .errors import ConfigError
+from .logs import configure_logging
+from .pipeline import CHINA_TZ
+
+__all__ = ["main"]
+
+log = logging.getLogger("wxloan.cli")
+
+_LOOPBACK = {"127.0.0.1", "localhost", "::1"}
+
+
+def _parser() -> argparse.ArgumentParser:
+    env_help = "\n".join(f"  {name:<34} {meaning}" for name, meaning in ENV_VARS.items())
+    parser = argparse.ArgumentParser(
+        prog="wxloan",
+        description="微信借贷助手 — WeChat consumer-credit consultation bot.",
+        epilog=f"environment variables:\n{env_help}",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    serve = commands.add_parser("serve", help="serve the webhook (/wechat) and /healthz")
+    serve.add_argument("--host", help="address to listen on (default 127.0.0.1)")
+    serve.add_argument("--port", type=int, help="port to listen on (default 8080)")
+    serve.add_argument("--db", type=Path, help="SQLite file (default $WXLOAN_DB or ./wxloan.db)")
+
+    stats = commands.add_parser("stats", help="users, messages and assessments, per day")
+    stats.add_argument("--db", type=Path, help="SQLite file (default $WXLOAN_DB)")
+    stats.add_argument("--days", type=int, default=14, help="days to list (default 14)")
+    stats.add_argument("--json", action="store_true", help="print JSON instead of a table")
+
+    transcript = commands.add_parser("transcript", help="one user's conversation (masked)")
+    transcript.add_argument("openid", help="the user's openid")
+    transcript.add_argument("--db", type=Path, help="SQLite file (default $WXLOAN_DB)")
+    transcript.add_argument("--limit", type=int, default=500, help="last N messages")
+
+    purge = commands.add_parser("purge", help="delete data older than N days (retention)")
+    purge.add_argument("--older-than", type=float, required=True, metavar="DAYS")
+    purge.add_argument("--db", type=Path, help="SQLite file (default $WXLOAN_DB)")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``wxloan`` console script."""
+    args = _parser().parse_args(argv)
+    try:
+        settings = Settings.from_env()
+        if args.db is not None:
+            settings = settings.with_overrides(db_path=args.db)
+        configure_logging(settings.log_level)
+        if args.command == "serve":
+            return _serve(settings, args)
+        if args.command == "stats":
+            return asyncio.run(_stats(settings, args.days, args.json))
+        if args.command == "transcript":
+            return asyncio.run(_transcript(settings, args.openid, args.limit))
+        if args.command == "purge":
+            return asyncio.run(_purge(settings, args.older_than))
+    except ConfigError as exc:
+        print(f"wxloan: configuration error: {exc}", file=sys.stderr)
+        return 2
+    return 1
+
+
+def _serve(settings: Settings, args: argparse.Namespace) -> int:
+    settings = settings.with_overrides(host=args.host, port=args.port)
+    if settings.token_generated:
+        if settings.host not in _LOOPBACK:
+            raise ConfigError(
+                "WECHAT_TOKEN is not set: a generated token is for local use only, "
+                "so --host must be 127.0.0.1 (set WECHAT_TOKEN to listen elsewhere)"
+            )
+        print(f"WECHAT_TOKEN is not set; generated a token for this run: {settings.token}")
+        print("Listening on 127.0.0.1 only. Set WECHAT_TOKEN to connect a real account.")
+    modes = ["plaintext"]
+    if settings.safe_mode_enabled:
+        modes += ["compatible", "safe"]
+    log.info(
+        "wxloan serving",
+        extra={
+            "fields": {
+                "url": f"http://{settings.host}:{settings.port}/wechat",
+                "health": f"http://{settings.host}:{settings.port}/healthz",
+                "channels": ["official_account"],
+                "modes": modes,
+                "key_rotation": bool(settings.aes_key_previous),
+                "db": str(settings.db_path.resolve()),
+                "reply_deadline_s": settings.reply_deadline,
+                "token": "generated" if settings.token_generated else "configured",
+            }
+        },
+    )
+    web.run_app(
+        create_app(settings),
+        host=settings.host,
+        port=settings.port,
+        print=None,
+        access_log=None,
+        handle_signals=True,
+    )
+    return 0
+
+
+async def _stats(settings: Settings, days: int, as_json: bool) -> int:
+    store = await open_store(settings.db_path)
+    try:
+        stats = await store.stats(days=days)
+    finally:
+        await store.close()
+    if as_json:
+        print(json.dumps(_asdict(stats), ensure_ascii=False, indent=2))
+        return 0
+    print(f"database     {settings.db_path}")
+    print(f"users        {stats.users}")
+    print(f"messages     {stats.messages}")
+    print(f"assessments  {stats.assessments}")
+    print(f"sessions     {stats.sessions}")
+    print()
+    print(f"{'day (CST)':<12} {'new users':>9} {'in':>7} {'out':>7} {'assessments':>11}")
+    for day in stats.days:
+        print(
+            f"{day.day:<12} {day.new_users:>9} {day.messages_in:>7} {day.messages_out:>7}"
+            f" {day.assessments:>11}"
+        )
+    return 0
+
+
+def _asdict(stats: object) -> object:
+    from dataclasses import asdict, is_dataclass
+
+    return asdict(stats) if is_dataclass(stats) and not isinstance(stats, type) else stats
+
+
+async def _transcript(settings: Settings, openid: str, limit: int) -> int:
+    store = await open_store(settings.db_path)
+    try:
+        rows = await store.transcript(openid, limit)
+    finally:
+        await store.close()
+    if not rows:
+        print(f"no messages for {openid}", file=sys.stderr)
+        return 1
+    for row in rows:
+        when = dt.datetime.fromtimestamp(row["created_at"], CHINA_TZ).strftime("%Y-%m-%d %H:%M:%S")
+        arrow = "→" if row["direction"] == "in" else "←"
+        content = (row["content"] or "").replace("\n", "\n" + " " * 24)
+        print(f"{when} {arrow} [{row['msg_type']}] {content}")
+    return 0
+
+
+async def _purge(settings: Settings, days: float) -> int:
+    if days < 0:
+        raise ConfigError("--older-than must be zero or more days")
+    store = await open_store(settings.db_path)
+    try:
+        counts = await store.purge(time.time() - days * 86400)
+    finally:
+        await store.close()
+    print("deleted " + ", ".join(f"{table}: {n}" for table, n in counts.items()))
+    return 0

@@ -1,0 +1,137 @@
+"""Settings: read once from the environment, overridden by command-line flags.
+
+Why a frozen dataclass: one immutable object is passed to :func:`bot.create_app`, so tests
+build their own and nothing reads ``os.environ`` behind the composition root's back.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import os
+import secrets
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+from .errors import ConfigError
+
+__all__ = ["DEFAULT_API_BASE", "ENV_VARS", "Settings"]
+
+DEFAULT_API_BASE = "https://api.weixin.qq.com"
+
+#: Every environment variable wxloan reads, with a one-line meaning (README and --help).
+ENV_VARS: dict[str, str] = {
+    "WECHAT_TOKEN": "Token from the Official Account console (signature key)",
+    "WECHAT_APP_ID": "AppID of the Official Account (needed for safe mode)",
+    "WECHAT_APP_SECRET": "AppSecret (outbound customer-service API)",
+    "WECHAT_ENCODING_AES_KEY": "EncodingAESKey, 43 characters (compatible/safe mode)",
+    "WECHAT_ENCODING_AES_KEY_PREVIOUS": "the previous EncodingAESKey, tried during rotation",
+    "WECHAT_API_BASE": f"WeChat API host (default {DEFAULT_API_BASE})",
+    "WXLOAN_DB": "SQLite database file (default ./wxloan.db)",
+    "WXLOAN_REPLY_DEADLINE": "seconds before a slow reply is answered 'success' (default 4.5)",
+    "WXLOAN_REPLAY_WINDOW": "max seconds between a request's timestamp and now (default 300)",
+    "WXLOAN_SESSION_TTL": "idle seconds before a dialogue starts afresh (default 1800)",
+    "WXLOAN_MAX_BODY": "largest accepted request body in bytes (default 65536)",
+    "WXLOAN_LOG_LEVEL": "DEBUG, INFO, WARNING or ERROR (default INFO)",
+}
+
+
+def _aes_key_ok(key: str) -> bool:
+    if len(key) != 43:
+        return False
+    try:
+        return len(base64.b64decode(key + "=", validate=True)) == 32
+    except (binascii.Error, ValueError):
+        return False
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    """Everything the service needs to run; see :data:`ENV_VARS` for the meanings."""
+
+    token: str
+    app_id: str = ""
+    app_secret: str = field(default="", repr=False)
+    aes_key: str = field(default="", repr=False)
+    aes_key_previous: str = field(default="", repr=False)
+    api_base: str = DEFAULT_API_BASE
+    db_path: Path = Path("wxloan.db")
+    host: str = "127.0.0.1"
+    port: int = 8080
+    reply_deadline: float = 4.5
+    replay_window: float = 300.0
+    session_ttl: float = 1800.0
+    max_body_bytes: int = 65536
+    log_level: str = "INFO"
+    #: True when the token was generated because none was configured (local use only)
+    token_generated: bool = False
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
+        """Build settings from environment variables (``os.environ`` by default).
+
+        With no ``WECHAT_TOKEN`` a random token is generated and the service is meant to
+        listen on 127.0.0.1 only; never a guessable default.
+        """
+        env = os.environ if env is None else env
+        token = env.get("WECHAT_TOKEN", "").strip()
+        generated = not token
+        if generated:
+            token = secrets.token_urlsafe(24)
+        try:
+            settings = cls(
+                token=token,
+                app_id=env.get("WECHAT_APP_ID", "").strip(),
+                app_secret=env.get("WECHAT_APP_SECRET", "").strip(),
+                aes_key=env.get("WECHAT_ENCODING_AES_KEY", "").strip(),
+                aes_key_previous=env.get("WECHAT_ENCODING_AES_KEY_PREVIOUS", "").strip(),
+                api_base=env.get("WECHAT_API_BASE", DEFAULT_API_BASE).strip().rstrip("/"),
+                db_path=Path(env.get("WXLOAN_DB", "wxloan.db")),
+                reply_deadline=float(env.get("WXLOAN_REPLY_DEADLINE", "4.5")),
+                replay_window=float(env.get("WXLOAN_REPLAY_WINDOW", "300")),
+                session_ttl=float(env.get("WXLOAN_SESSION_TTL", "1800")),
+                max_body_bytes=int(env.get("WXLOAN_MAX_BODY", "65536")),
+                log_level=env.get("WXLOAN_LOG_LEVEL", "INFO").upper(),
+                token_generated=generated,
+            )
+        except ValueError as exc:
+            raise ConfigError(f"a numeric WXLOAN_* setting is not a number: {exc}") from exc
+        settings.validate()
+        return settings
+
+    def with_overrides(self, **changes: object) -> Settings:
+        """A copy with the given fields replaced (flags override the environment)."""
+        updated = replace(self, **{k: v for k, v in changes.items() if v is not None})
+        updated.validate()
+        return updated
+
+    @property
+    def safe_mode_enabled(self) -> bool:
+        """True when encrypted (compatible/safe mode) messages can be handled."""
+        return bool(self.aes_key)
+
+    def validate(self) -> None:
+        """Raise :class:`ConfigError` naming the setting that is wrong."""
+        for name, key in (
+            ("WECHAT_ENCODING_AES_KEY", self.aes_key),
+            ("WECHAT_ENCODING_AES_KEY_PREVIOUS", self.aes_key_previous),
+        ):
+            if key and not _aes_key_ok(key):
+                raise ConfigError(f"{name} must be the 43-character key from the WeChat console")
+        if self.aes_key and not self.app_id:
+            raise ConfigError("WECHAT_APP_ID is required when WECHAT_ENCODING_AES_KEY is set")
+        if self.aes_key_previous and not self.aes_key:
+            raise ConfigError("WECHAT_ENCODING_AES_KEY_PREVIOUS needs WECHAT_ENCODING_AES_KEY")
+        if not 0.05 <= self.reply_deadline <= 4.9:
+            raise ConfigError("WXLOAN_REPLY_DEADLINE must be between 0.05 and 4.9 seconds")
+        if self.replay_window <= 0:
+            raise ConfigError("WXLOAN_REPLAY_WINDOW must be positive")
+        if self.session_ttl <= 0:
+            raise ConfigError("WXLOAN_SESSION_TTL must be positive")
+        if not 1024 <= self.max_body_bytes <= 16 * 1024 * 1024:
+            raise ConfigError("WXLOAN_MAX_BODY must be between 1024 and 16777216 bytes")
+        if self.log_level not in {"DEBUG", "INFO", "WARNING", "ERROR"}:
+            raise ConfigError("WXLOAN_LOG_LEVEL must be DEBUG, INFO, WARNING or ERROR")
+        if not 0 < self.port < 65536:
+            raise ConfigError("--port must be between 1 and 65535")

@@ -1,0 +1,102 @@
+"""From a verified XML body to one typed :class:`Inbound` message.
+
+wechatpy's ``parse_message`` maps wire tags to Python names and falls back to
+``UnknownMessage`` for new types, so a type WeChat adds tomorrow never crashes us. This
+module only folds wechatpy's many classes into the few kinds the dialogue cares about.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+
+from wechatpy import parse_message
+from wechatpy.messages import BaseMessage
+
+from .errors import BadRequest
+
+__all__ = ["Inbound", "Kind", "to_inbound"]
+
+
+class Kind(enum.StrEnum):
+    """What the dialogue does with a message, whatever its wire type."""
+
+    TEXT = "text"  #: typed text, or voice with a recognition result
+    EMPTY_VOICE = "empty_voice"  #: voice WeChat could not transcribe
+    MEDIA = "media"  #: image, video, location, link, file, mini-program card
+    EVENT = "event"  #: subscribe, SCAN, CLICK, unsubscribe, ...
+    UNKNOWN = "unknown"  #: a type wechatpy does not know
+
+
+_MEDIA_TYPES = frozenset(
+    {"image", "video", "shortvideo", "location", "link", "file", "miniprogrampage"}
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Inbound:
+    """One message from a user, in the terms the dialogue uses.
+
+    :param msg_key: the de-duplication key: ``MsgId``, or source+time+event for events.
+    :param text: the user's text (voice recognition included); ``""`` otherwise.
+    :param event: lower-case event name (``subscribe``, ``scan``, ``click``...).
+    """
+
+    openid: str
+    account: str
+    kind: Kind
+    msg_type: str
+    msg_key: str
+    create_time: int
+    text: str = ""
+    event: str = ""
+    event_key: str = ""
+
+
+def to_inbound(xml_text: str, fields: dict[str, str]) -> Inbound:
+    """Parse ``xml_text`` (already checked by :mod:`bot.xmlsafe`) with wechatpy.
+
+    :param fields: the flat tag→text map of the same document, for the raw wire values.
+    :raises BadRequest: when the sender, receiver or type is missing.
+    """
+    openid = fields.get("FromUserName", "").strip()
+    account = fields.get("ToUserName", "").strip()
+    raw_type = fields.get("MsgType", "").strip().lower()
+    if not openid or not account or not raw_type:
+        raise BadRequest("missing FromUserName, ToUserName or MsgType")
+    try:
+        message: BaseMessage = parse_message(xml_text)
+    except (KeyError, ValueError, TypeError, AttributeError) as exc:
+        raise BadRequest("wechatpy could not read the message") from exc
+    create_time = _int(fields.get("CreateTime"))
+    msg_id = fields.get("MsgId", "").strip()
+    event = fields.get("Event", "").strip().lower()
+    key = msg_id if msg_id and msg_id != "0" else f"{openid}:{create_time}:{event or raw_type}"
+    common = {
+        "openid": openid,
+        "account": account,
+        "msg_type": raw_type,
+        "msg_key": key,
+        "create_time": create_time,
+    }
+    if raw_type == "text":
+        return Inbound(kind=Kind.TEXT, text=str(getattr(message, "content", "") or ""), **common)
+    if raw_type == "voice":
+        recognition = str(getattr(message, "recognition", "") or "").strip()
+        kind = Kind.TEXT if recognition else Kind.EMPTY_VOICE
+        return Inbound(kind=kind, text=recognition, **common)
+    if raw_type in _MEDIA_TYPES:
+        return Inbound(kind=Kind.MEDIA, **common)
+    if raw_type == "event":
+        event_key = fields.get("EventKey", "").strip()
+        if event == "subscribe" and event_key.startswith("qrscene_"):
+            event_key = event_key[len("qrscene_") :]
+        return Inbound(kind=Kind.EVENT, event=event, event_key=event_key, **common)
+    return Inbound(kind=Kind.UNKNOWN, **common)
+
+
+def _int(value: str | None) -> int:
+    try:
+        return int(value or 0)
+    except ValueError:
+        return 0

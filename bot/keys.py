@@ -1,0 +1,24 @@
+"""Every typed application key, declared once (aiohttp ``AppKey``)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from aiohttp import web
+
+from storage import Store
+
+from .config import Settings
+from .pipeline import Pipeline
+from .security import MessageCrypto
+
+__all__ = ["CLOCK", "CRYPTO", "PIPELINE", "REQUEST_ID", "SETTINGS", "STORE"]
+
+SETTINGS = web.AppKey("settings", Settings)
+STORE = web.AppKey("store", Store)
+PIPELINE = web.AppKey("pipeline", Pipeline)
+CRYPTO = web.AppKey("crypto", MessageCrypto)
+CLOCK = web.AppKey("clock", Callable[[], float])
+
+#: A short random id per request, in every log line about it.
+REQUEST_ID = web.RequestKey("request_id", str)

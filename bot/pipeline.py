@@ -1,0 +1,237 @@
+"""One verified message in, one reply out: de-duplication, ordering, state, deadline.
+
+The HTTP layer (:mod:`bot.webhook`) only verifies, decrypts and parses; everything that
+makes a bot correct under WeChat's retries lives here:
+
+1. A retry of a message this process is still working on waits for the same result
+   (``_inflight``); one handled by another worker is found through the SQLite claim.
+2. Messages of one user run one at a time (:class:`~bot.locks.KeyedLocks`).
+3. The session is loaded, expired if idle too long, and the handler runs.
+4. The reply, session and message log are written in one transaction, then rendered.
+5. If all this misses ``reply_deadline`` the request is answered ``success``; the work
+   finishes in the background and the reply goes to the outbound sender or, failing
+   that, waits in the ``processed`` table for WeChat's next retry.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import logging
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+from storage import ClaimStatus, OutboundRecord, Session, Store, TurnRecord, mask_personal_data
+
+from .context import Outcome, Say, Turn
+from .inbound import Inbound, Kind
+from .locks import KeyedLocks
+from .outbound import OutboundSender
+from .paging import MAX_REPLY_BYTES, paginate
+from .replies import SUCCESS, StoredReply
+from .routing import Router
+from .templating import Renderer
+
+__all__ = ["CHINA_TZ", "Pipeline", "Result"]
+
+log = logging.getLogger("wxloan.pipeline")
+
+CHINA_TZ = dt.timezone(dt.timedelta(hours=8), "CST")
+
+
+@dataclass(frozen=True, slots=True)
+class Result:
+    """A reply plus what the per-message log line needs.
+
+    :param outcome: ``reply``, ``silent``, ``duplicate``, ``late`` or ``error``.
+    """
+
+    reply: StoredReply
+    outcome: str
+    flow: str | None = None
+
+
+@dataclass(slots=True)
+class _InFlight:
+    future: asyncio.Future[Result]
+    waiters: int = 0
+    late: bool = False
+
+
+@dataclass(slots=True)
+class Pipeline:
+    """Processes inbound messages against the router, the store and the templates."""
+
+    store: Store
+    router: Router
+    renderer: Renderer
+    sender: OutboundSender
+    reply_deadline: float
+    session_ttl: float
+    clock: Callable[[], float] = time.time
+    services: Mapping[str, Any] = field(default_factory=dict)
+    max_reply_bytes: int = MAX_REPLY_BYTES
+    _inflight: dict[str, _InFlight] = field(default_factory=dict)
+    _locks: KeyedLocks = field(default_factory=KeyedLocks)
+    _background: set[asyncio.Task[Result]] = field(default_factory=set)
+
+    @property
+    def in_flight(self) -> int:
+        """Messages being processed right now (for health and tests)."""
+        return len(self._inflight)
+
+    async def respond(self, inbound: Inbound, started: float) -> Result:
+        """The reply for ``inbound``, within the deadline counted from ``started``.
+
+        :param started: ``time.monotonic()`` when the request arrived.
+        """
+        key = inbound.msg_key
+        entry = self._inflight.get(key)
+        duplicate = entry is not None
+        if entry is None:
+            entry = _InFlight(asyncio.get_running_loop().create_future())
+            self._inflight[key] = entry
+            task = asyncio.create_task(self._process(inbound))
+            self._background.add(task)
+            task.add_done_callback(lambda done: self._settle(inbound, done))
+        entry.waiters += 1
+        remaining = max(0.0, self.reply_deadline - (time.monotonic() - started))
+        try:
+            result = await asyncio.wait_for(asyncio.shield(entry.future), remaining)
+        except TimeoutError:
+            entry.late = True
+            return Result(SUCCESS, "late")
+        finally:
+            entry.waiters -= 1
+        return replace(result, outcome="duplicate") if duplicate else result
+
+    async def drain(self) -> None:
+        """Wait for background work (shutdown, tests)."""
+        while self._background:
+            await asyncio.gather(*list(self._background), return_exceptions=True)
+
+    def _settle(self, inbound: Inbound, task: asyncio.Task[Result]) -> None:
+        self._background.discard(task)
+        entry = self._inflight.pop(inbound.msg_key)
+        if task.cancelled():
+            entry.future.cancel()
+            return
+        error = task.exception()
+        if error is not None:
+            entry.future.set_exception(error)
+            entry.future.exception()  # mark retrieved: nobody may be waiting any more
+            return
+        result = task.result()
+        entry.future.set_result(result)
+        if entry.late and entry.waiters == 0 and result.reply.kind == "text":
+            delivery = asyncio.create_task(self._deliver_late(inbound, result.reply))
+            self._background.add(delivery)  # type: ignore[arg-type]
+            delivery.add_done_callback(self._background.discard)  # type: ignore[arg-type]
+
+    async def _deliver_late(self, inbound: Inbound, reply: StoredReply) -> Result:
+        delivered = await self.sender.send_text(inbound.openid, reply.text, msg_key=inbound.msg_key)
+        if delivered:
+            # The user has it now; WeChat's retries must not show it twice.
+            await self.store.store_reply(inbound.msg_key, SUCCESS.to_json(), self.clock())
+        return Result(reply, "late")
+
+    async def _process(self, inbound: Inbound) -> Result:
+        async with self._locks.hold(inbound.openid):
+            now = self.clock()
+            claim = await self.store.begin_turn(inbound.msg_key, inbound.openid, now)
+            if claim.status is ClaimStatus.DONE:
+                return Result(StoredReply.from_json(claim.reply), "duplicate")
+            if claim.status is ClaimStatus.PENDING:
+                stored = await self.store.wait_for_reply(inbound.msg_key, self.reply_deadline)
+                if stored is None:
+                    return Result(SUCCESS, "late")
+                return Result(StoredReply.from_json(stored), "duplicate")
+            try:
+                return await self._run_turn(inbound, claim.session, now)
+            except Exception:
+                log.exception("handler failed", extra={"fields": {"msg_key": inbound.msg_key}})
+                return await self._answer_error(inbound, claim.session, now)
+
+    def _build_turn(self, inbound: Inbound, stored: Session | None, now: float) -> Turn:
+        expired = stored is not None and now - stored.updated_at > self.session_ttl
+        session = Session(inbound.openid) if stored is None or expired else stored
+        masked = mask_personal_data(inbound.text)
+        return Turn(
+            inbound=replace(inbound, text=masked.text) if masked.kinds else inbound,
+            session=session,
+            now=now,
+            today=dt.datetime.fromtimestamp(now, CHINA_TZ).date(),
+            expired=expired and bool(stored and (stored.flow or stored.slots)),
+            pii_kinds=masked.kinds,
+            services=self.services,
+        )
+
+    async def _run_turn(self, inbound: Inbound, stored: Session | None, now: float) -> Result:
+        turn = self._build_turn(inbound, stored, now)
+        handler = self.router.resolve(turn)
+        outcome = await handler(turn) if handler is not None else Outcome(silent=True)
+        notes = []
+        if turn.expired and inbound.kind is not Kind.EVENT:
+            notes.append(Say("session_expired"))
+        if turn.pii_kinds:
+            notes.append(Say("privacy_notice", {"kinds": sorted(turn.pii_kinds)}))
+        return await self._commit(turn, outcome, tuple(notes))
+
+    async def _commit(self, turn: Turn, outcome: Outcome, notes: tuple[Say, ...]) -> Result:
+        inbound = turn.inbound
+        pages: list[str] = []
+        if not outcome.silent:
+            text = self.renderer.render(notes + outcome.says)
+            if text:
+                pages = paginate(text, self._footer, self.max_reply_bytes)
+        # A long answer leaves its later pages; "更多" hands over what is still waiting.
+        remaining = pages[1:] if len(pages) > 1 else list(outcome.pending_pages or ())
+        if outcome.clear_session:
+            session: Session | None = None
+        else:
+            session = Session(
+                openid=inbound.openid,
+                flow=outcome.flow,
+                step=outcome.step,
+                slots=dict(outcome.slots),
+                pending_pages=remaining,
+            )
+        reply = StoredReply("text", pages[0]) if pages else SUCCESS
+        await self.store.finish_turn(
+            TurnRecord(
+                msg_key=inbound.msg_key,
+                openid=inbound.openid,
+                now=turn.now,
+                inbound_type=inbound.msg_type,
+                inbound_content=_log_content(inbound),
+                reply=reply.to_json(),
+                outbound=(OutboundRecord("text", reply.text),) if pages else (),
+                session=session,
+                profile=dict(outcome.slots) if outcome.slots else None,
+                assessment=(
+                    (dict(outcome.assessment[0]), dict(outcome.assessment[1]))
+                    if outcome.assessment
+                    else None
+                ),
+            )
+        )
+        label = "reply" if pages else "silent"
+        return Result(reply, label, None if session is None else session.flow)
+
+    async def _answer_error(self, inbound: Inbound, stored: Session | None, now: float) -> Result:
+        """A handler crashed: apologise, keep the user's state, and stop WeChat retrying."""
+        turn = self._build_turn(inbound, stored, now)
+        result = await self._commit(turn, turn.stay(Say("error")), ())
+        return replace(result, outcome="error")
+
+    def _footer(self, number: int, total: int) -> str:
+        return self.renderer.render_one("more_footer", {"page": number, "total": total})
+
+
+def _log_content(inbound: Inbound) -> str:
+    """What the message log keeps of an inbound message (text is masked at write)."""
+    if inbound.kind is Kind.EVENT:
+        return f"{inbound.event}:{inbound.event_key}" if inbound.event_key else inbound.event
+    return inbound.text

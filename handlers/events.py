@@ -1,0 +1,37 @@
+"""Subscribe, scan, unsubscribe and menu clicks."""
+
+from __future__ import annotations
+
+from bot.context import Outcome, Say, Turn
+from bot.inbound import Kind
+from bot.routing import Router
+
+__all__ = ["router"]
+
+router = Router("events")
+
+
+
+
+@router.on(Kind.EVENT, when=lambda turn: turn.inbound.event in {"subscribe", "scan"})
+async def welcome(turn: Turn) -> Outcome:
+    """New or returning follower (a QR scan included): greet and show the menu."""
+    return turn.goto(None, None, Say("welcome"))
+
+
+@router.on(Kind.EVENT, when=lambda turn: turn.inbound.event == "unsubscribe")
+async def unsubscribe(turn: Turn) -> Outcome:
+    """The user left: forget the dialogue, answer nothing."""
+    return Outcome(clear_session=True, silent=True)
+
+
+@router.on(Kind.EVENT, when=lambda turn: turn.inbound.event == "click")
+async def menu_click(turn: Turn) -> Outcome:
+    """A menu button whose key no flow claims: show the menu again."""
+    return turn.stay(Say("menu"))
+
+
+@router.on(Kind.EVENT)
+async def other_event(turn: Turn) -> Outcome:
+    """Every other event (location report, view, template-send results…): ``success``."""
+    return turn.stay(silent=True)

@@ -1,0 +1,37 @@
+"""What nobody else took: media, untranscribed voice, unknown types, unrecognised text."""
+
+from __future__ import annotations
+
+from bot.context import Outcome, Say, Turn
+from bot.inbound import Kind
+from bot.routing import Router
+
+__all__ = ["router"]
+
+router = Router("fallback")
+
+
+@router.on(Kind.MEDIA)
+async def media(turn: Turn) -> Outcome:
+    """Images, video, location, links, files: we read text only; say so politely."""
+    return turn.stay(Say("media_not_supported", {"msg_type": turn.inbound.msg_type}))
+
+
+@router.on(Kind.EMPTY_VOICE)
+async def empty_voice(turn: Turn) -> Outcome:
+    """Voice that WeChat could not transcribe: ask for text."""
+    return turn.stay(Say("empty_voice"))
+
+
+@router.on(Kind.UNKNOWN)
+async def unknown(turn: Turn) -> Outcome:
+    """A message type wechatpy does not know: ``success`` (nothing to say about it)."""
+    return turn.stay(silent=True)
+
+
+@router.on(Kind.TEXT)
+async def not_understood(turn: Turn) -> Outcome:
+    """Text no feature claimed: a polite answer with the menu."""
+    if not turn.text:
+        return turn.stay(Say("menu"))
+    return turn.stay(Say("not_understood"), Say("menu"))

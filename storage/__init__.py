@@ -1,0 +1,25 @@
+"""Durable state of wxloan: SQLite through sqlite-utils, on one owner thread.
+
+Only this package writes SQL. See :mod:`storage.store` for the concurrency design.
+"""
+
+from .errors import StorageError, StoreClosedError
+from .models import Claim, ClaimStatus, OutboundRecord, Session, TurnRecord
+from .privacy import MaskResult, mask_personal_data
+from .store import DayStats, Store, StoreStats, open_store
+
+__all__ = [
+    "Claim",
+    "ClaimStatus",
+    "DayStats",
+    "MaskResult",
+    "OutboundRecord",
+    "Session",
+    "StorageError",
+    "Store",
+    "StoreClosedError",
+    "StoreStats",
+    "TurnRecord",
+    "mask_personal_data",
+    "open_store",
+]

@@ -1,0 +1,73 @@
+"""Schema of the wxloan database, one registered function per change.
+
+Applied at every start-up by :func:`apply_migrations`; applying is idempotent and each
+migration runs in its own transaction (sqlite-utils' ``Migrations``). Never edit a
+migration that has shipped: add a new one.
+"""
+
+from __future__ import annotations
+
+from sqlite_utils import Database
+from sqlite_utils.migrations import Migrations
+
+__all__ = ["apply_migrations", "migrations"]
+
+migrations = Migrations("wxloan")
+
+
+@migrations(name="0001_initial")
+def initial(db: Database) -> None:
+    """Users, sessions, the message log, processed-message keys and assessments."""
+    db["users"].create(
+        {"openid": str, "first_seen": float, "last_seen": float, "profile": str},
+        pk="openid",
+    )
+    db["sessions"].create(
+        {
+            "openid": str,
+            "flow": str,
+            "step": str,
+            "slots": str,
+            "pending_pages": str,
+            "updated_at": float,
+        },
+        pk="openid",
+    )
+    db["messages"].create(
+        {
+            "id": int,
+            "openid": str,
+            "direction": str,
+            "msg_type": str,
+            "content": str,
+            "created_at": float,
+        },
+        pk="id",
+    )
+    db["messages"].create_index(["openid", "id"])
+    db["messages"].create_index(["created_at"])
+    db["processed"].create(
+        {
+            "msg_key": str,
+            "openid": str,
+            "status": str,
+            "reply": str,
+            "created_at": float,
+            "updated_at": float,
+        },
+        pk="msg_key",
+    )
+    db["processed"].create_index(["created_at"])
+    db["assessments"].create(
+        {"id": int, "openid": str, "inputs": str, "result": str, "created_at": float},
+        pk="id",
+    )
+    db["assessments"].create_index(["openid"])
+    db["assessments"].create_index(["created_at"])
+
+
+def apply_migrations(db: Database) -> list[str]:
+    """Apply pending migrations; return the names applied (empty when up to date)."""
+    pending = [migration.name for migration in migrations.pending(db)]
+    migrations.apply(db)
+    return pending

@@ -1,0 +1,69 @@
+"""Shared fixtures: settings on a temp database, a fake clock, a real app and client."""
+
+from __future__ import annotations
+
+import sqlite3
+import time
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+from aiohttp.test_utils import TestClient
+
+from bot import Settings, create_app
+from tests.wechat import AES_KEY, APP_ID, TOKEN, WeChat
+
+
+class FakeClock:
+    """Wall clock the test controls (session expiry, replay window)."""
+
+    def __init__(self) -> None:
+        self.now = float(int(time.time()))
+
+    def __call__(self) -> float:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += seconds
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    return FakeClock()
+
+
+@pytest.fixture
+def db_path(tmp_path: Path) -> Path:
+    return tmp_path / "wxloan.db"
+
+
+@pytest.fixture
+def settings(db_path: Path) -> Settings:
+    return Settings(token=TOKEN, app_id=APP_ID, aes_key=AES_KEY, db_path=db_path)
+
+
+MakeWeChat = Callable[..., Awaitable[WeChat]]
+
+
+@pytest.fixture
+def make_wechat(aiohttp_client: Any, settings: Settings, clock: FakeClock) -> MakeWeChat:
+    """Start a real app (optionally with other settings/router) and return a WeChat."""
+
+    async def make(settings: Settings = settings, **app_kwargs: Any) -> WeChat:
+        app_kwargs.setdefault("clock", clock)
+        client: TestClient[Any, Any] = await aiohttp_client(create_app(settings, **app_kwargs))
+        return WeChat(client, token=settings.token, clock=app_kwargs["clock"])
+
+    return make
+
+
+@pytest.fixture
+async def wechat(make_wechat: MakeWeChat) -> WeChat:
+    return await make_wechat()
+
+
+def rows(db_path: Path, sql: str, params: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
+    """Read the database file directly, as an operator would."""
+    with sqlite3.connect(db_path) as conn:
+        return conn.execute(sql, params).fetchall()
