@@ -36,7 +36,7 @@ def _parser() -> argparse.ArgumentParser:
     env_help = "\n".join(f"  {name:<34} {meaning}" for name, meaning in ENV_VARS.items())
     parser = argparse.ArgumentParser(
         prog="wxloan",
-        description="微信借贷助手 — WeChat consumer-credit consultation bot.",
+        description="wxloan (WeChat loan assistant): the WeChat consumer-credit consultation bot.",
         epilog=f"environment variables:\n{env_help}",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
