@@ -8,11 +8,13 @@ from __future__ import annotations
 
 import base64
 import binascii
+import math
 import os
 import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import Any, TypeVar
 
 from .errors import ConfigError
 
@@ -35,6 +37,20 @@ ENV_VARS: dict[str, str] = {
     "WXLOAN_MAX_BODY": "largest accepted request body in bytes (default 65536)",
     "WXLOAN_LOG_LEVEL": "DEBUG, INFO, WARNING or ERROR (default INFO)",
 }
+
+
+N = TypeVar("N", int, float)
+
+
+def _number(env: Mapping[str, str], name: str, default: str, kind: type[N]) -> N:
+    raw = env.get(name, default).strip()
+    try:
+        value = kind(raw)
+    except ValueError:
+        raise ConfigError(f"{name} must be a number, got {raw!r}") from None
+    if not math.isfinite(value):
+        raise ConfigError(f"{name} must be a finite number, got {raw!r}")
+    return value
 
 
 def _aes_key_ok(key: str) -> bool:
@@ -79,28 +95,25 @@ class Settings:
         generated = not token
         if generated:
             token = secrets.token_urlsafe(24)
-        try:
-            settings = cls(
-                token=token,
-                app_id=env.get("WECHAT_APP_ID", "").strip(),
-                app_secret=env.get("WECHAT_APP_SECRET", "").strip(),
-                aes_key=env.get("WECHAT_ENCODING_AES_KEY", "").strip(),
-                aes_key_previous=env.get("WECHAT_ENCODING_AES_KEY_PREVIOUS", "").strip(),
-                api_base=env.get("WECHAT_API_BASE", DEFAULT_API_BASE).strip().rstrip("/"),
-                db_path=Path(env.get("WXLOAN_DB", "wxloan.db")),
-                reply_deadline=float(env.get("WXLOAN_REPLY_DEADLINE", "4.5")),
-                replay_window=float(env.get("WXLOAN_REPLAY_WINDOW", "300")),
-                session_ttl=float(env.get("WXLOAN_SESSION_TTL", "1800")),
-                max_body_bytes=int(env.get("WXLOAN_MAX_BODY", "65536")),
-                log_level=env.get("WXLOAN_LOG_LEVEL", "INFO").upper(),
-                token_generated=generated,
-            )
-        except ValueError as exc:
-            raise ConfigError(f"a numeric WXLOAN_* setting is not a number: {exc}") from exc
+        settings = cls(
+            token=token,
+            app_id=env.get("WECHAT_APP_ID", "").strip(),
+            app_secret=env.get("WECHAT_APP_SECRET", "").strip(),
+            aes_key=env.get("WECHAT_ENCODING_AES_KEY", "").strip(),
+            aes_key_previous=env.get("WECHAT_ENCODING_AES_KEY_PREVIOUS", "").strip(),
+            api_base=env.get("WECHAT_API_BASE", DEFAULT_API_BASE).strip().rstrip("/"),
+            db_path=Path(env.get("WXLOAN_DB", "wxloan.db")),
+            reply_deadline=_number(env, "WXLOAN_REPLY_DEADLINE", "4.5", float),
+            replay_window=_number(env, "WXLOAN_REPLAY_WINDOW", "300", float),
+            session_ttl=_number(env, "WXLOAN_SESSION_TTL", "1800", float),
+            max_body_bytes=_number(env, "WXLOAN_MAX_BODY", "65536", int),
+            log_level=env.get("WXLOAN_LOG_LEVEL", "INFO").upper(),
+            token_generated=generated,
+        )
         settings.validate()
         return settings
 
-    def with_overrides(self, **changes: object) -> Settings:
+    def with_overrides(self, **changes: Any) -> Settings:
         """A copy with the given fields replaced (flags override the environment)."""
         updated = replace(self, **{k: v for k, v in changes.items() if v is not None})
         updated.validate()

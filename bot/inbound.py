@@ -72,27 +72,32 @@ def to_inbound(xml_text: str, fields: dict[str, str]) -> Inbound:
     msg_id = fields.get("MsgId", "").strip()
     event = fields.get("Event", "").strip().lower()
     key = msg_id if msg_id and msg_id != "0" else f"{openid}:{create_time}:{event or raw_type}"
-    common = {
-        "openid": openid,
-        "account": account,
-        "msg_type": raw_type,
-        "msg_key": key,
-        "create_time": create_time,
-    }
+    text, event_key = "", ""
     if raw_type == "text":
-        return Inbound(kind=Kind.TEXT, text=str(getattr(message, "content", "") or ""), **common)
-    if raw_type == "voice":
-        recognition = str(getattr(message, "recognition", "") or "").strip()
-        kind = Kind.TEXT if recognition else Kind.EMPTY_VOICE
-        return Inbound(kind=kind, text=recognition, **common)
-    if raw_type in _MEDIA_TYPES:
-        return Inbound(kind=Kind.MEDIA, **common)
-    if raw_type == "event":
+        kind, text = Kind.TEXT, str(getattr(message, "content", "") or "")
+    elif raw_type == "voice":
+        text = str(getattr(message, "recognition", "") or "").strip()
+        kind = Kind.TEXT if text else Kind.EMPTY_VOICE
+    elif raw_type in _MEDIA_TYPES:
+        kind = Kind.MEDIA
+    elif raw_type == "event":
+        kind = Kind.EVENT
         event_key = fields.get("EventKey", "").strip()
         if event == "subscribe" and event_key.startswith("qrscene_"):
             event_key = event_key[len("qrscene_") :]
-        return Inbound(kind=Kind.EVENT, event=event, event_key=event_key, **common)
-    return Inbound(kind=Kind.UNKNOWN, **common)
+    else:
+        kind = Kind.UNKNOWN
+    return Inbound(
+        openid=openid,
+        account=account,
+        kind=kind,
+        msg_type=raw_type,
+        msg_key=key,
+        create_time=create_time,
+        text=text,
+        event=event if kind is Kind.EVENT else "",
+        event_key=event_key,
+    )
 
 
 def _int(value: str | None) -> int:

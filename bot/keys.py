@@ -18,7 +18,7 @@ SETTINGS = web.AppKey("settings", Settings)
 STORE = web.AppKey("store", Store)
 PIPELINE = web.AppKey("pipeline", Pipeline)
 CRYPTO = web.AppKey("crypto", MessageCrypto)
-CLOCK = web.AppKey("clock", Callable[[], float])
+CLOCK: web.AppKey[Callable[[], float]] = web.AppKey("clock")
 
 #: A short random id per request, in every log line about it.
 REQUEST_ID = web.RequestKey("request_id", str)

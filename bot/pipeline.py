@@ -127,11 +127,20 @@ class Pipeline:
         entry.future.set_result(result)
         if entry.late and entry.waiters == 0 and result.reply.kind == "text":
             delivery = asyncio.create_task(self._deliver_late(inbound, result.reply))
-            self._background.add(delivery)  # type: ignore[arg-type]
-            delivery.add_done_callback(self._background.discard)  # type: ignore[arg-type]
+            self._background.add(delivery)
+            delivery.add_done_callback(self._background.discard)
 
     async def _deliver_late(self, inbound: Inbound, reply: StoredReply) -> Result:
-        delivered = await self.sender.send_text(inbound.openid, reply.text, msg_key=inbound.msg_key)
+        try:
+            delivered = await self.sender.send_text(
+                inbound.openid, reply.text, msg_key=inbound.msg_key
+            )
+        except Exception as exc:  # a failed push must not lose the reply: it stays stored
+            log.warning(
+                "late reply not delivered; kept for WeChat's retry",
+                extra={"fields": {"msg_key": inbound.msg_key, "error": type(exc).__name__}},
+            )
+            return Result(reply, "late")
         if delivered:
             # The user has it now; WeChat's retries must not show it twice.
             await self.store.store_reply(inbound.msg_key, SUCCESS.to_json(), self.clock())

@@ -18,11 +18,11 @@ migrations = Migrations("wxloan")
 @migrations(name="0001_initial")
 def initial(db: Database) -> None:
     """Users, sessions, the message log, processed-message keys and assessments."""
-    db["users"].create(
+    db.table("users").create(
         {"openid": str, "first_seen": float, "last_seen": float, "profile": str},
         pk="openid",
     )
-    db["sessions"].create(
+    db.table("sessions").create(
         {
             "openid": str,
             "flow": str,
@@ -33,7 +33,7 @@ def initial(db: Database) -> None:
         },
         pk="openid",
     )
-    db["messages"].create(
+    db.table("messages").create(
         {
             "id": int,
             "openid": str,
@@ -44,9 +44,9 @@ def initial(db: Database) -> None:
         },
         pk="id",
     )
-    db["messages"].create_index(["openid", "id"])
-    db["messages"].create_index(["created_at"])
-    db["processed"].create(
+    db.table("messages").create_index(["openid", "id"])
+    db.table("messages").create_index(["created_at"])
+    db.table("processed").create(
         {
             "msg_key": str,
             "openid": str,
@@ -57,13 +57,13 @@ def initial(db: Database) -> None:
         },
         pk="msg_key",
     )
-    db["processed"].create_index(["created_at"])
-    db["assessments"].create(
+    db.table("processed").create_index(["created_at"])
+    db.table("assessments").create(
         {"id": int, "openid": str, "inputs": str, "result": str, "created_at": float},
         pk="id",
     )
-    db["assessments"].create_index(["openid"])
-    db["assessments"].create_index(["created_at"])
+    db.table("assessments").create_index(["openid"])
+    db.table("assessments").create_index(["created_at"])
 
 
 def apply_migrations(db: Database) -> list[str]:

@@ -101,7 +101,8 @@ class WeChat:
         query["msg_signature"] = sign(self.token, query["timestamp"], query["nonce"], encrypt)
         query["openid"] = "o"  # WeChat adds it; we must not rely on it
         if mode == "compat":
-            body = xml.replace("</xml>", f"<Encrypt>{cdata(encrypt)}</Encrypt></xml>")
+            head, _, _ = xml.rpartition("</xml>")
+            body = f"{head}<Encrypt>{cdata(encrypt)}</Encrypt></xml>"
         else:
             body = (
                 f"<xml><ToUserName>{cdata(ACCOUNT)}</ToUserName>"
