@@ -1,0 +1,315 @@
+"""Bind each quantity to the slot it measures, convert units and check limits.
+
+A number alone means nothing; its unit and the nearest anchor word in the
+same clause decide: 两次 + 查 -> inquiries, 四五次 + 每周支付 -> payments,
+两万 + 零钱通 -> balance, 12期 -> loan term, 两年 + 用了 -> payment history,
+三天前 + 被拒 -> days since rejection, 18% + 年化 -> APR.  Time windows
+(最近三个月) qualify a fact and are consumed without becoming one.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from decimal import ROUND_HALF_UP, Decimal
+from typing import Final
+
+from .lexicon import Lexicon, SlotSpec
+from .mentions import Mention
+from .model import SLOT_KINDS
+from .normalize import Clauses
+from .numbers import Quantity
+
+__all__ = ["MeasureReader", "MeasureResult", "to_slot_value"]
+
+_DAYS: Final = {"day": Decimal(1), "week": Decimal(7), "month": Decimal(30), "year": Decimal(365)}
+_MONTHS: Final = {
+    "day": Decimal(1) / 30,
+    "week": Decimal(7) / 30,
+    "month": Decimal(1),
+    "year": Decimal(12),
+}
+_PER_WEEK: Final = {"day": Decimal(7), "week": Decimal(1), "month": Decimal(7) / 30}
+_AFTER_PENALTY: Final = 3  # an anchor after the number is a weaker cue than one before
+_UNITLESS_GAP: Final = 4  # 支付分是700 / 零钱通里存了5000: a bare number must follow its anchor
+_NUMERIC_SLOTS: Final = tuple(
+    s for s, k in SLOT_KINDS.items() if k not in ("category", "set", "bool", "rate")
+)
+
+_Anchor = tuple[int, int, str]
+
+
+@dataclass
+class MeasureResult:
+    """Numeric slots plus the numbers left over for a bare answer."""
+
+    slots: dict[str, object] = field(default_factory=dict)
+    ranges: dict[str, tuple[int, int]] = field(default_factory=dict)
+    approximate: set[str] = field(default_factory=set)
+    out_of_range: dict[str, int] = field(default_factory=dict)
+    free: list[Quantity] = field(default_factory=list)
+
+
+@dataclass
+class _Clues:
+    """The anchor words of one message, grouped by clause."""
+
+    wants_days: bool
+    calc_context: bool
+    expecting: str | None
+    anchors: dict[int, list[_Anchor]] = field(default_factory=dict)
+    periods: dict[int, list[_Anchor]] = field(default_factory=dict)
+    rates: dict[int, list[_Anchor]] = field(default_factory=dict)
+    blockers: dict[int, list[_Anchor]] = field(default_factory=dict)
+    days_words: list[int] = field(default_factory=list)
+
+    def add(self, m: Mention) -> None:
+        t = m.term
+        where = (m.start, m.end)
+        for slot in t.anchors:
+            self.anchors.setdefault(m.clause, []).append((*where, slot))
+        if t.period is not None:
+            self.periods.setdefault(m.clause, []).append((*where, t.period))
+            self.anchors.setdefault(m.clause, []).append((*where, "payments_per_week"))
+        if t.rate is not None:
+            self.rates.setdefault(m.clause, []).append((*where, t.rate))
+        for slot in t.blocks:
+            self.blockers.setdefault(m.clause, []).append((*where, slot))
+        if t.days_ago is not None and not m.hypothetical:
+            self.days_words.append(t.days_ago)
+
+    def factor(self, slot: str, q: Quantity, ci: int) -> Decimal:
+        """Payments are per week: 一天三次 -> 21, 一个月二十次 -> 5."""
+        if slot != "payments_per_week":
+            return Decimal(1)
+        period = _nearest(q, self.periods.get(ci, []), None)
+        return _PER_WEEK[period or "week"]
+
+
+class MeasureReader:
+    """Assign quantities to numeric slots using the lexicon's anchors and limits."""
+
+    def __init__(self, lex: Lexicon) -> None:
+        self._specs = lex.slots
+        self._apr_max = lex.apr_max
+        self._daily_max = lex.daily_max
+        self._daily_below = lex.daily_below
+
+    def read(
+        self,
+        clauses: Clauses,
+        mentions: Sequence[Mention],
+        quantities: Iterable[Quantity],
+        *,
+        rejection_context: bool,
+        calc_context: bool,
+        expecting: str | None,
+    ) -> MeasureResult:
+        """Fill numeric slots; see the module docstring for the rules."""
+        out = MeasureResult()
+        clues = _Clues(
+            rejection_context or expecting == "rejected_days_ago", calc_context, expecting
+        )
+        for m in mentions:
+            if not m.negated:
+                clues.add(m)
+        for days in clues.days_words:
+            if clues.wants_days:
+                self._put(out, "rejected_days_ago", Decimal(days))
+        for q in quantities:
+            if q.unit in ("year_date", "ignored") or q.window:
+                continue
+            if not self._bind(out, q, clauses.index(q.start), clues):
+                out.free.append(q)
+        return out
+
+    # --- binding rules --------------------------------------------------
+
+    def _bind(self, out: MeasureResult, q: Quantity, ci: int, clues: _Clues) -> bool:
+        """Store ``q`` in the slot its unit and anchors point to; False if none."""
+        here = clues.anchors.get(ci, [])
+        if q.unit in ("percent", "per10k"):
+            kind = _nearest(q, clues.rates.get(ci, []), None)
+            return kind is not None and self._rate(out, kind, q.value, already_fraction=True)
+        if q.unit == "duration" and (
+            q.ago or (q.time_unit in ("day", "week") and clues.wants_days)
+        ):
+            if not clues.wants_days:
+                return False
+            assert q.time_unit is not None
+            self._put_q(out, "rejected_days_ago", q, _DAYS[q.time_unit])
+            return True
+        if q.unit == "score" and q.scale < 1000:
+            self._put_q(out, "pay_score", q)
+            return True
+        if q.unit == "count":
+            slot = _nearest(q, here, ("inquiries_3m", "payments_per_week", "ontime_periods"))
+            if slot is None:
+                return False
+            self._put_q(out, slot, q, clues.factor(slot, q, ci))
+            return True
+        if q.unit == "money" or q.scale >= 1000:
+            slot = _nearest(q, here, ("lingqiantong_balance", "amount"))
+            block = _distance_to(q, clues.blockers.get(ci, []))
+            if block is not None:
+                own = _distance_to(q, [a for a in here if a[2] == slot])
+                if own is None or block < own:
+                    return True  # 月收入一万: a number, but not one we collect
+            slot = slot or _default(clues.expecting, ("lingqiantong_balance",), "amount")
+            self._put_q(out, slot, q)
+            return True
+        if q.unit == "period":
+            slot = _nearest(q, here, ("ontime_periods", "months"))
+            self._put_q(out, slot or _default(clues.expecting, ("ontime_periods",), "months"), q)
+            return True
+        if q.unit == "duration":
+            assert q.time_unit is not None
+            slot = _nearest(q, here, ("ontime_periods", "pay_history_months", "months"))
+            if slot is None and clues.calc_context and q.time_unit in ("month", "year"):
+                slot = "months"
+            if slot is None:
+                return False
+            self._put_q(out, slot, q, _MONTHS[q.time_unit])
+            return True
+        if q.unit is None:
+            kind = _nearest(q, clues.rates.get(ci, []), None, before_gap=_UNITLESS_GAP)
+            if kind is not None:
+                return self._rate(out, kind, q.value, already_fraction=False)
+            slot = _nearest(q, here, _NUMERIC_SLOTS, before_gap=_UNITLESS_GAP)
+            if slot is None:
+                return False
+            self._put_q(out, slot, q, clues.factor(slot, q, ci))
+            return True
+        return False
+
+    def take_bare(self, out: MeasureResult, slot: str, kind: str, q: Quantity) -> bool:
+        """Store a bare reply ``q`` as ``slot`` (the field the bot asked about)."""
+        if kind == "rate":
+            fraction = q.unit in ("percent", "per10k")
+            return self._rate(
+                out, "annual" if slot == "apr" else "daily", q.value, already_fraction=fraction
+            )
+        factor = Decimal(1)
+        if q.time_unit is not None:
+            factor = _DAYS[q.time_unit] if kind == "days_ago" else _MONTHS[q.time_unit]
+        self._put_q(out, slot, q, factor)
+        return True
+
+    # --- writing --------------------------------------------------------
+
+    def _rate(
+        self, out: MeasureResult, kind: str, value: Decimal, *, already_fraction: bool
+    ) -> bool:
+        """Store a rate; bare numbers after 年化 / 日利率 are read as percentages."""
+        if not already_fraction:
+            value = value.scaleb(-2) if (kind != "annual" or value >= 1) else value
+        if kind == "monthly":
+            kind, value = "annual", value * 12
+        if kind == "generic":
+            kind = "daily" if value <= self._daily_below else "annual"
+        slot, limit = (
+            ("apr", self._apr_max) if kind == "annual" else ("daily_rate", self._daily_max)
+        )
+        if not (0 < value <= limit):
+            return True  # recognised, implausible: drop (out_of_range holds ints only)
+        out.slots[slot] = value.normalize()
+        return True
+
+    def _put_q(
+        self, out: MeasureResult, slot: str, q: Quantity, factor: Decimal = Decimal(1)
+    ) -> None:
+        self._put(
+            out,
+            slot,
+            q.value * factor,
+            None if q.low is None else q.low * factor,
+            None if q.high is None else q.high * factor,
+            q.approx,
+        )
+
+    def _put(
+        self,
+        out: MeasureResult,
+        slot: str,
+        value: Decimal,
+        low: Decimal | None = None,
+        high: Decimal | None = None,
+        approx: bool = False,
+    ) -> None:
+        put_number(out, self._specs.get(slot), slot, value, low, high, approx)
+
+
+def put_number(
+    out: MeasureResult,
+    spec: SlotSpec | None,
+    slot: str,
+    value: Decimal,
+    low: Decimal | None,
+    high: Decimal | None,
+    approx: bool,
+) -> None:
+    """Pick from a range, round, check limits, and record the slot or its rejection."""
+    rng: tuple[int, int] | None = None
+    if low is not None and high is not None:
+        pick = spec.pick if spec is not None else "mid"
+        value = low if pick == "lower" else high if pick == "upper" else (low + high) / 2
+        rng = (to_slot_value(low), to_slot_value(high))
+    number = to_slot_value(value)
+    if spec is not None and (
+        (spec.minimum is not None and number < spec.minimum)
+        or (spec.maximum is not None and number > spec.maximum)
+    ):
+        out.out_of_range[slot] = number
+        return
+    out.slots[slot] = number
+    out.out_of_range.pop(slot, None)
+    if rng is not None:
+        out.ranges[slot] = rng
+    else:
+        out.ranges.pop(slot, None)
+    if approx or rng is not None:
+        out.approximate.add(slot)
+    else:
+        out.approximate.discard(slot)
+
+
+def to_slot_value(value: Decimal) -> int:
+    """Integer slots round half up: 6.5 periods -> 7, 1.5 weeks of days -> 11."""
+    return int(value.to_integral_value(rounding=ROUND_HALF_UP))
+
+
+def _default(expecting: str | None, allowed: tuple[str, ...], fallback: str) -> str:
+    """An unanchored 两万 / 6期 answers the question just asked, if it fits."""
+    return expecting if expecting in allowed else fallback
+
+
+def _gap(q: Quantity, start: int, end: int) -> int:
+    if end <= q.start:
+        return q.start - end
+    if start >= q.unit_end:
+        return start - q.unit_end + _AFTER_PENALTY
+    return 0
+
+
+def _nearest(
+    q: Quantity,
+    anchors: Sequence[_Anchor],
+    wanted: Sequence[str] | None,
+    before_gap: int | None = None,
+) -> str | None:
+    """The label of the closest anchor (optionally only ones just before ``q``)."""
+    best: str | None = None
+    best_d = 1 << 30
+    for start, end, label in anchors:
+        if wanted is not None and label not in wanted:
+            continue
+        if before_gap is not None and not (end <= q.start and q.start - end <= before_gap):
+            continue
+        d = _gap(q, start, end)
+        if d < best_d:
+            best, best_d = label, d
+    return best
+
+
+def _distance_to(q: Quantity, anchors: Sequence[_Anchor]) -> int | None:
+    return min((_gap(q, s, e) for s, e, _ in anchors), default=None)

@@ -1,0 +1,192 @@
+"""Compile the lexicon into one trie whose payloads say what each word means.
+
+A word can mean several things at once (被拒过 is a rejection keyword *and*
+sets ``rejected_before``); merging them into one :class:`Term` lets a single
+scan of the message feed intents, slots, negation and scam checks.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Final
+
+from .lexicon import Lexicon
+from .numbers import numeral_chars
+from .trie import TermIndex
+
+__all__ = ["Term", "Vocabulary"]
+
+# Intent keyword strengths: a decisive phrase, a plain keyword, a hint.
+STRONG: Final = 2.0
+NORMAL: Final = 1.0
+WEAK: Final = 0.5
+
+
+@dataclass(frozen=True, slots=True)
+class Term:
+    """Everything one lexicon word means."""
+
+    text: str
+    intents: tuple[tuple[str, float], ...] = ()
+    values: tuple[tuple[str, str], ...] = ()
+    negatable: tuple[str, ...] = ()
+    anchors: tuple[str, ...] = ()
+    phrases: tuple[tuple[str, int], ...] = ()
+    negates_next: bool = False
+    negates_previous: bool = False
+    asks: bool = False  # 有没有 / 是不是: the next word is asked about, not stated
+    spreads: bool = False
+    skip: bool = False
+    product: str | None = None
+    period: str | None = None
+    days_ago: int | None = None
+    hypothetical: bool = False
+    scams: tuple[str, ...] = ()
+    rate: str | None = None
+    blocks: tuple[str, ...] = ()
+    masks_numbers: bool = False
+    starts_negated: bool = False  # 不逾期 carries its own negation
+    guarded_mask: bool = False  # do not mask when glued to a numeral (一万一)
+
+
+@dataclass
+class _Draft:
+    intents: dict[str, float] = field(default_factory=dict)
+    values: list[tuple[str, str]] = field(default_factory=list)
+    negatable: list[str] = field(default_factory=list)
+    anchors: list[str] = field(default_factory=list)
+    phrases: list[tuple[str, int]] = field(default_factory=list)
+    negates_next: bool = False
+    negates_previous: bool = False
+    asks: bool = False
+    skip: bool = False
+    product: str | None = None
+    period: str | None = None
+    days_ago: int | None = None
+    hypothetical: bool = False
+    scams: list[str] = field(default_factory=list)
+    rate: str | None = None
+    blocks: list[str] = field(default_factory=list)
+    not_number: bool = False
+
+
+def _add(items: list[str], item: str) -> None:
+    if item not in items:
+        items.append(item)
+
+
+class Vocabulary:
+    """The trie of all words plus the whole-message (exact) intent table."""
+
+    def __init__(self, lex: Lexicon) -> None:
+        drafts: defaultdict[str, _Draft] = defaultdict(_Draft)
+
+        for spec in lex.intents:
+            for words, strength in (
+                (spec.weak, WEAK),
+                (spec.keywords, NORMAL),
+                (spec.strong, STRONG),
+            ):
+                for w in words:
+                    d = drafts[w]
+                    d.intents[spec.id] = max(d.intents.get(spec.id, 0.0), strength * spec.weight)
+
+        for slot in lex.slots.values():
+            for value, words in slot.values.items():
+                for w in words:
+                    d = drafts[w]
+                    if (slot.name, value) not in d.values:
+                        d.values.append((slot.name, value))
+                    _add(d.negatable, slot.name)
+            for w in slot.anchors:
+                _add(drafts[w].anchors, slot.name)
+            for w in slot.negatable:
+                _add(drafts[w].negatable, slot.name)
+            for w, n in slot.phrases.items():
+                drafts[w].phrases.append((slot.name, n))
+            for w in slot.blockers:
+                _add(drafts[w].blocks, slot.name)
+
+        for w in lex.negation_questions:
+            drafts[w].asks = True  # 有没有社保 neither asserts nor denies 社保
+        for w in lex.negation_before:
+            drafts[w].negates_next = True
+        for w in lex.negation_after:
+            drafts[w].negates_previous = True
+        for w in lex.skip:
+            drafts[w].skip = True
+        for w in lex.hypothetical:
+            drafts[w].hypothetical = True
+        for w in lex.not_numbers:
+            drafts[w].not_number = True
+        for product, words in lex.products.items():
+            for w in words:
+                drafts[w].product = product
+        for period, words in lex.frequency.items():
+            for w in words:
+                drafts[w].period = period
+        for w, days in lex.days_ago_words.items():
+            drafts[w].days_ago = days
+        for kind, words in lex.rate_anchors.items():
+            for w in words:
+                drafts[w].rate = kind
+        for scam in lex.scams:
+            for w in scam.terms:
+                _add(drafts[w].scams, scam.id)
+
+        spread = tuple(lex.negation_spread)
+        negators = tuple(lex.negation_before)
+        self.numeric_chars: frozenset[str] = numeral_chars(lex) | frozenset("0123456789")
+        magnitudes = frozenset(lex.magnitudes)
+        terms = {
+            w: self._freeze(w, d, spread, negators, self.numeric_chars, magnitudes)
+            for w, d in drafts.items()
+        }
+        self.terms: Mapping[str, Term] = terms
+        self.index: TermIndex[Term] = TermIndex(terms.items())
+
+        exact: dict[str, dict[str, float]] = defaultdict(dict)
+        for spec in lex.intents:
+            for w in spec.exact:
+                exact[w][spec.id] = 3.0 * spec.weight
+        self.exact: Mapping[str, tuple[tuple[str, float], ...]] = {
+            w: tuple(v.items()) for w, v in exact.items()
+        }
+
+    @staticmethod
+    def _freeze(
+        word: str,
+        d: _Draft,
+        spread: tuple[str, ...],
+        negators: tuple[str, ...],
+        numeric_chars: frozenset[str],
+        magnitudes: frozenset[str],
+    ) -> Term:
+        numeric = any(ch in numeric_chars for ch in word)
+        return Term(
+            text=word,
+            intents=tuple(d.intents.items()),
+            values=tuple(d.values),
+            negatable=tuple(d.negatable),
+            anchors=tuple(d.anchors),
+            phrases=tuple(d.phrases),
+            negates_next=d.negates_next,
+            negates_previous=d.negates_previous,
+            asks=d.asks,
+            spreads=d.negates_previous and word.startswith(spread),
+            skip=d.skip,
+            product=d.product,
+            period=d.period,
+            days_ago=d.days_ago,
+            hypothetical=d.hypothetical,
+            scams=tuple(d.scams),
+            rate=d.rate,
+            blocks=tuple(d.blocks),
+            # Words with numerals in them (we2000, 前几天, 万一) hide those numerals
+            # from the number scanner; frequency words (一周) do not, so 一个月前 still parses.
+            masks_numbers=(numeric and d.period is None) or d.not_number,
+            starts_negated=word.startswith(negators) and not d.negates_next,
+            guarded_mask=word[0] in magnitudes,
+        )
