@@ -8,14 +8,14 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import AsyncIterator, Callable, Mapping
-from typing import Any
+from collections.abc import AsyncIterator, Callable
 
 from aiohttp import web
 
 from storage import open_store
 
 from .config import Settings
+from .context import Services
 from .keys import CLOCK, CRYPTO, PIPELINE, SETTINGS, STORE
 from .middlewares import error_middleware
 from .outbound import KeepForRetrySender, OutboundSender
@@ -36,18 +36,20 @@ def create_app(
     router: Router | None = None,
     clock: Callable[[], float] = time.time,
     sender: OutboundSender | None = None,
-    services: Mapping[str, Any] | None = None,
+    services: Services | None = None,
 ) -> web.Application:
     """Build the web application.
 
     :param router: the dialogue; defaults to :func:`handlers.build_router`.
     :param clock: wall-clock seconds; tests inject a fake one (session expiry, replay).
     :param sender: where late replies go; defaults to keeping them for WeChat's retry.
+    :param services: knowledge and understanding; defaults to :func:`handlers.load_services`.
     """
-    if router is None:
-        from handlers import build_router
+    if router is None or services is None:
+        from handlers import build_router, load_services
 
-        router = build_router()
+        router = router or build_router()
+        services = services if services is not None else load_services()
     app = web.Application(
         middlewares=[error_middleware], client_max_size=settings.max_body_bytes
     )
@@ -81,7 +83,7 @@ def create_app(
             reply_deadline=settings.reply_deadline,
             session_ttl=settings.session_ttl,
             clock=clock,
-            services=dict(services or {}),
+            services=services,
         )
         app[PIPELINE] = pipeline
         yield

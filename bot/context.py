@@ -11,13 +11,25 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 from storage import Session
 
 from .inbound import Inbound
 
-__all__ = ["Outcome", "Say", "Turn"]
+__all__ = ["Outcome", "Say", "Services", "Turn"]
+
+
+class Services(Protocol):
+    """What the dialogue shares across turns, built once at start-up.
+
+    The pipeline only needs ``interpret``: it reads each text once, before routing, so
+    route filters and handlers all see the same :attr:`Turn.understanding`.
+    """
+
+    def interpret(self, text: str, expecting: str | None) -> Any:
+        """Understand ``text``; ``expecting`` is the question just asked (or None)."""
+        ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,6 +71,7 @@ class Turn:
     :param expired: the previous session timed out just now (say so briefly).
     :param pii_kinds: kinds of personal numbers masked out of ``inbound.text``.
     :param services: read-only shared services (knowledge base, understanding...).
+    :param understanding: what ``services.interpret`` made of the text (None otherwise).
     """
 
     inbound: Inbound
@@ -67,7 +80,8 @@ class Turn:
     today: dt.date
     expired: bool = False
     pii_kinds: frozenset[str] = frozenset()
-    services: Mapping[str, Any] = field(default_factory=dict)
+    services: Any = None
+    understanding: Any = None
 
     @property
     def text(self) -> str:

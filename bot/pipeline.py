@@ -19,13 +19,12 @@ import asyncio
 import datetime as dt
 import logging
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
-from typing import Any
 
 from storage import ClaimStatus, OutboundRecord, Session, Store, TurnRecord, mask_personal_data
 
-from .context import Outcome, Say, Turn
+from .context import Outcome, Say, Services, Turn
 from .inbound import Inbound, Kind
 from .locks import KeyedLocks
 from .outbound import OutboundSender
@@ -71,7 +70,7 @@ class Pipeline:
     reply_deadline: float
     session_ttl: float
     clock: Callable[[], float] = time.time
-    services: Mapping[str, Any] = field(default_factory=dict)
+    services: Services | None = None
     max_reply_bytes: int = MAX_REPLY_BYTES
     _inflight: dict[str, _InFlight] = field(default_factory=dict)
     _locks: KeyedLocks = field(default_factory=KeyedLocks)
@@ -167,6 +166,9 @@ class Pipeline:
         expired = stored is not None and now - stored.updated_at > self.session_ttl
         session = Session(inbound.openid) if stored is None or expired else stored
         masked = mask_personal_data(inbound.text)
+        understanding = None
+        if self.services is not None and inbound.kind is Kind.TEXT:
+            understanding = self.services.interpret(masked.text, session.step)
         return Turn(
             inbound=replace(inbound, text=masked.text) if masked.kinds else inbound,
             session=session,
@@ -175,6 +177,7 @@ class Pipeline:
             expired=expired and bool(stored and (stored.flow or stored.slots)),
             pii_kinds=masked.kinds,
             services=self.services,
+            understanding=understanding,
         )
 
     async def _run_turn(self, inbound: Inbound, stored: Session | None, now: float) -> Result:

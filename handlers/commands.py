@@ -1,26 +1,70 @@
-"""Commands that work in every state: "更多" (next page), restart and cancel."""
+"""Commands that work in every state: restart, cancel, "更多", "为什么", human hand-off."""
 
 from __future__ import annotations
+
+from collections.abc import Callable
 
 from bot.context import Outcome, Say, Turn
 from bot.inbound import Kind
 from bot.routing import Router
 
+from .flows import resume_says
+from .memory import Memory
+from .services import services_of, understanding_of
+
 __all__ = ["router"]
 
 router = Router("commands")
 
-_MORE = frozenset({"更多", "下一页", "more", "继续看"})
+
+def _intent(name: str) -> Callable[[Turn], bool]:
+    def check(turn: Turn) -> bool:
+        return understanding_of(turn).intent == name
+
+    return check
 
 
-def _is_more(turn: Turn) -> bool:
-    return turn.text.lower() in _MORE
+@router.on(Kind.TEXT, when=_intent("restart"))
+async def restart(turn: Turn) -> Outcome:
+    """重新开始: forget everything said so far and show the menu."""
+    return Outcome(says=(Say("restarted"), Say("menu")), flow=None, step=None, slots={})
 
 
-@router.on(Kind.TEXT, when=_is_more)
+@router.on(Kind.TEXT, when=_intent("cancel"))
+async def cancel(turn: Turn) -> Outcome:
+    """退出: leave the current flow; known facts stay for the rest of the session."""
+    memory = Memory.from_slots(dict(turn.session.slots))
+    memory.start_flow()
+    return Outcome(says=(Say("cancelled"), Say("menu")), flow=None, step=None,
+                   slots=memory.to_slots())
+
+
+@router.on(Kind.TEXT, when=_intent("more"))
 async def next_page(turn: Turn) -> Outcome:
     """Hand over the next waiting page of a long answer."""
     pages = list(turn.session.pending_pages)
     if not pages:
-        return turn.stay(Say("no_more"), pending_pages=())
+        return turn.stay(Say("no_more"), *resume_says(turn), pending_pages=())
     return turn.stay(Say("more_page", {"text": pages[0]}), pending_pages=tuple(pages[1:]))
+
+
+@router.on(Kind.TEXT, when=_intent("why"))
+async def why(turn: Turn) -> Outcome:
+    """为什么: the knowledge entries behind the last conclusion."""
+    memory = Memory.from_slots(dict(turn.session.slots))
+    resume = resume_says(turn)
+    if resume:
+        return turn.stay(*resume)  # "why do you ask?": the question carries its reason
+    if not memory.last or not memory.last.get("sources"):
+        return turn.stay(Say("why_nothing"))
+    kb = services_of(turn).kb
+    entries = kb.explain(tuple(memory.last["sources"]))
+    return turn.stay(
+        Say("card_why", {"entries": entries, "topic": memory.last.get("topic", ""), "kb": kb})
+    )
+
+
+@router.on(Kind.TEXT, when=_intent("human"))
+async def human(turn: Turn) -> Outcome:
+    """人工 / 转人工: tell the user how a person will take over."""
+    return turn.stay(Say("human_handoff"))

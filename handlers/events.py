@@ -6,11 +6,13 @@ from bot.context import Outcome, Say, Turn
 from bot.inbound import Kind
 from bot.routing import Router
 
+from .flows import start_flow
+from .services import services_of
+from .states import Flow
+
 __all__ = ["router"]
 
 router = Router("events")
-
-
 
 
 @router.on(Kind.EVENT, when=lambda turn: turn.inbound.event in {"subscribe", "scan"})
@@ -27,8 +29,11 @@ async def unsubscribe(turn: Turn) -> Outcome:
 
 @router.on(Kind.EVENT, when=lambda turn: turn.inbound.event == "click")
 async def menu_click(turn: Turn) -> Outcome:
-    """A menu button whose key no flow claims: show the menu again."""
-    return turn.stay(Say("menu"))
+    """A menu button: start its flow; an unknown key shows the menu again."""
+    button = services_of(turn).menu.by_key(turn.inbound.event_key)
+    if button is None:
+        return turn.stay(Say("menu"))
+    return start_flow(turn, Flow(button.flow))
 
 
 @router.on(Kind.EVENT)

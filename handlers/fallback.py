@@ -6,6 +6,8 @@ from bot.context import Outcome, Say, Turn
 from bot.inbound import Kind
 from bot.routing import Router
 
+from .flows import resume_says
+
 __all__ = ["router"]
 
 router = Router("fallback")
@@ -14,13 +16,15 @@ router = Router("fallback")
 @router.on(Kind.MEDIA)
 async def media(turn: Turn) -> Outcome:
     """Images, video, location, links, files: we read text only; say so politely."""
-    return turn.stay(Say("media_not_supported", {"msg_type": turn.inbound.msg_type}))
+    return turn.stay(
+        Say("media_not_supported", {"msg_type": turn.inbound.msg_type}), *resume_says(turn)
+    )
 
 
 @router.on(Kind.EMPTY_VOICE)
 async def empty_voice(turn: Turn) -> Outcome:
     """Voice that WeChat could not transcribe: ask for text."""
-    return turn.stay(Say("empty_voice"))
+    return turn.stay(Say("empty_voice"), *resume_says(turn))
 
 
 @router.on(Kind.UNKNOWN)
@@ -31,7 +35,6 @@ async def unknown(turn: Turn) -> Outcome:
 
 @router.on(Kind.TEXT)
 async def not_understood(turn: Turn) -> Outcome:
-    """Text no feature claimed: a polite answer with the menu."""
-    if not turn.text:
-        return turn.stay(Say("menu"))
-    return turn.stay(Say("not_understood"), Say("menu"))
+    """Text no feature claimed: a polite answer, then the menu or the pending question."""
+    resume = resume_says(turn)
+    return turn.stay(Say("not_understood"), *(resume or (Say("menu"),)))

@@ -17,3 +17,4 @@ class Flow(enum.StrEnum):
     ELIGIBILITY = "eligibility"  #: can I open it? (questionnaire → assessment card)
     REJECTION = "rejection"  #: why was I rejected? (diagnosis → re-apply date)
     LIMITS = "limits"  #: how do I raise my limit? (ranked actions)
+    CALCULATOR = "calculator"  #: collecting amount, term and rate for a repayment plan

@@ -9,8 +9,9 @@ pay score 850, …), which exposes fields that matter only together with others
 (the A risk grade needs several facts at once). So the questionnaire never asks
 what cannot matter, and stays in step with the rules without a second copy of them.
 
-Order = the fixed priority per flow below: hard stops first (they end the
-questionnaire), then what moves the most products or the largest figures.
+Order = the fixed priority per flow below: a current overdue first (it ends the
+questionnaire at once), then the pay score (it moves every product and every
+figure), then the other hard stops, then what moves the most products or figures.
 A decided case (current overdue; for eligibility also a failed real-name/face
 check, an abnormal account or a banned purpose) has nothing more to ask.
 
@@ -39,11 +40,11 @@ __all__ = ["PRIORITY", "next_questions"]
 PRIORITY: Mapping[Flow, tuple[str, ...]] = {
     Flow.ELIGIBILITY: (
         "overdue",
+        "pay_score",
         "real_name_verified",
         "face_verified",
         "account_normal",
         "purpose",
-        "pay_score",
         "identity",
         "inquiries_3m",
         "rejected_before",

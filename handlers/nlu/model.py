@@ -85,6 +85,7 @@ SLOT_KINDS: Final[Mapping[str, SlotKind]] = MappingProxyType(
         "ontime_periods": "periods",
         "purpose": "category",
         "real_name_verified": "bool",
+        "account_normal": "bool",
         "face_verified": "bool",
         "rejected_before": "bool",
         "rejected_days_ago": "days_ago",

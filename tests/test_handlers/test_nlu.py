@@ -314,6 +314,10 @@ CASES = [
     case("已经实名了", None, {"real_name_verified": True}),
     case("实名认证过了", None, {"real_name_verified": True}),
     case("没实名", None, {"real_name_verified": False}),
+    case("账户正常，支付分700", None, {"account_normal": True, "pay_score": 700}),
+    case("正常", None, {"account_normal": True}, expecting="account_normal"),
+    case("不正常", None, {"account_normal": False}, expecting="account_normal"),
+    case("嗯", None, {"account_normal": True}, expecting="account_normal"),
     case("人脸识别也做了", None, {"face_verified": True}),
     case("没有人脸识别", None, {"face_verified": False}, negated={"face_verified"}),
     case(

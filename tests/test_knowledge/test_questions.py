@@ -53,15 +53,16 @@ def test_empty_profile_eligibility_order(kb: KnowledgeBase) -> None:
     assert _fields(ApplicantProfile(), kb, "eligibility") == list(PRIORITY[Flow.ELIGIBILITY])
 
 
-def test_decisive_fields_come_before_the_pay_score(kb: KnowledgeBase) -> None:
+def test_overdue_then_pay_score_then_the_other_hard_stops(kb: KnowledgeBase) -> None:
+    """A current overdue decides at once; the pay score moves every product and figure."""
     fields = _fields(ApplicantProfile(), kb, "eligibility")
     assert fields[:6] == [
         "overdue",
+        "pay_score",
         "real_name_verified",
         "face_verified",
         "account_normal",
         "purpose",
-        "pay_score",
     ]
 
 

@@ -1,0 +1,73 @@
+"""The repayment calculator: equal instalment and equal principal, from the core."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from bot.context import Outcome, Say, Turn
+from bot.inbound import Kind
+from bot.routing import Router
+from knowledge import (
+    CalculatorError,
+    daily_rate_to_apr,
+    equal_instalment,
+    equal_principal,
+)
+
+from .flows import resume_says
+from .memory import CALC_SLOTS, Memory
+from .services import services_of, understanding_of
+from .states import Flow
+
+__all__ = ["router"]
+
+router = Router("calculator")
+
+
+def _wants_calculation(turn: Turn) -> bool:
+    u = understanding_of(turn)
+    if u.intent == "calculator":
+        return True
+    in_calculator = turn.session.flow == Flow.CALCULATOR
+    return in_calculator and any(name in CALC_SLOTS for name in u.slots)
+
+
+@router.on(Kind.TEXT, when=_wants_calculation)
+async def calculate(turn: Turn) -> Outcome:
+    """Compute the schedules once amount, term and rate are known; otherwise ask."""
+    memory = Memory.from_slots(dict(turn.session.slots))
+    memory.absorb_calculator(understanding_of(turn))
+    calc = memory.calc
+    missing = [name for name in ("amount", "months") if name not in calc]
+    if "apr" not in calc and "daily_rate" not in calc:
+        missing.append("apr")
+    kb = services_of(turn).kb
+    if missing:
+        return Outcome(says=(Say("ask_calculator", {"missing": missing, "kb": kb}),),
+                       flow=Flow.CALCULATOR.value, step="calc", slots=memory.to_slots())
+    daily_pct = Decimal(calc["daily_rate"]) * 100 if "daily_rate" in calc else None
+    apr_pct = daily_rate_to_apr(daily_pct) if daily_pct is not None else Decimal(calc["apr"]) * 100
+    amount, months = int(calc["amount"]), int(calc["months"])
+    memory.calc = {}
+    try:
+        instalment = equal_instalment(amount, apr_pct, months)
+        principal = equal_principal(amount, apr_pct, months)
+    except CalculatorError:
+        return Outcome(says=(Say("calc_invalid", {"kb": kb}),), flow=None, step=None,
+                       slots=memory.to_slots())
+    card = Say(
+        "card_calculator",
+        {
+            "amount": amount,
+            "months": months,
+            "apr_pct": apr_pct,
+            "daily_pct": daily_pct,
+            "instalment": instalment,
+            "principal": principal,
+            "kb": kb,
+        },
+    )
+    came_from_flow = turn.session.flow not in (None, Flow.CALCULATOR.value)
+    if came_from_flow:
+        return turn.stay(card, *resume_says(turn), slots=memory.to_slots())
+    return Outcome(says=(card,), flow=None, step=None, slots=memory.to_slots())

@@ -1,0 +1,65 @@
+"""Routes into and through the three flows.
+
+Inside a flow, a message that carries an answer (or nothing recognisable) goes to the
+flow; a side question is answered elsewhere and the pending question asked again. From
+idle, an intent, a menu number or a message full of facts starts the matching flow.
+"""
+
+from __future__ import annotations
+
+from bot.context import Outcome, Turn
+from bot.inbound import Kind
+from bot.routing import Router
+
+from .flows import answer_in_flow, has_answer, in_question_flow, start_flow
+from .memory import Memory
+from .services import services_of, understanding_of
+from .states import Flow
+
+__all__ = ["router"]
+
+router = Router("dialogue")
+
+_FLOW_INTENTS = {
+    "eligibility": Flow.ELIGIBILITY,
+    "rejection": Flow.REJECTION,
+    "limit_raise": Flow.LIMITS,
+}
+
+
+def _answers_pending_question(turn: Turn) -> bool:
+    if not in_question_flow(turn):
+        return False
+    understanding = understanding_of(turn)
+    requested = _FLOW_INTENTS.get(understanding.intent or "")
+    if requested is not None and requested.value != turn.session.flow:
+        return False  # a change of subject to another flow
+    return has_answer(turn) or not understanding.intents
+
+
+@router.on(Kind.TEXT, when=_answers_pending_question)
+async def flow_answer(turn: Turn) -> Outcome:
+    """An answer (or a failed one) to the question the flow asked."""
+    return answer_in_flow(turn)
+
+
+def _flow_requested(turn: Turn) -> Flow | None:
+    understanding = understanding_of(turn)
+    if understanding.intent in _FLOW_INTENTS:
+        return _FLOW_INTENTS[understanding.intent]
+    if turn.session.flow is None and understanding.choice is not None:
+        button = services_of(turn).menu.by_choice(understanding.choice)
+        return Flow(button.flow) if button else None
+    if turn.session.flow is None and not understanding.intents and has_answer(turn):
+        return Flow.ELIGIBILITY  # facts volunteered out of the blue: assess them
+    return None
+
+
+@router.on(Kind.TEXT, when=lambda turn: _flow_requested(turn) is not None)
+async def flow_start(turn: Turn) -> Outcome:
+    """Start (or switch to) a flow, taking any facts the message already carries."""
+    flow = _flow_requested(turn)
+    assert flow is not None
+    memory = Memory.from_slots(dict(turn.session.slots))
+    memory.absorb(understanding_of(turn), turn.today, None)
+    return start_flow(turn, flow, memory)

@@ -1,0 +1,188 @@
+"""The three guided flows: eligibility questionnaire, rejection diagnosis, limit tips.
+
+Each turn a flow asks the assessment core what still matters (``next_questions``), asks
+the most important unknown field, one at a time, and concludes with a card as soon as
+nothing left could change the answer. Handlers decide nothing about credit themselves.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from bot.context import Outcome, Say, Turn
+from knowledge import assess, diagnose_rejection, limit_plan, next_questions
+
+from .memory import PROFILE_FIELDS, Memory
+from .services import services_of, understanding_of
+from .states import Flow
+
+__all__ = [
+    "MAX_TRIES",
+    "QUESTION_BUDGET",
+    "advance",
+    "ask_again",
+    "resume_says",
+    "start_flow",
+]
+
+#: Unusable answers to one question before it is skipped.
+MAX_TRIES = 3
+#: Most questions a flow asks before concluding with what it has (limits: "at most two").
+QUESTION_BUDGET = {Flow.ELIGIBILITY: 8, Flow.REJECTION: 6, Flow.LIMITS: 2}
+_QUESTION_FLOWS = frozenset(QUESTION_BUDGET)
+#: The three identity checks are asked as one question ("verification") while all are
+#: unknown: nearly everyone answers "yes" to all three, and three questions would tire.
+VERIFICATION_FIELDS = ("real_name_verified", "face_verified", "account_normal")
+VERIFICATION = "verification"
+
+
+def _ask(turn: Turn, memory: Memory, field: str, attempt: int = 0,
+         invalid_value: int | None = None) -> Say:
+    position = memory.asked.index(field) + 1 if field in memory.asked else len(memory.asked) + 1
+    return Say(
+        "ask",
+        {
+            "field": field,
+            "attempt": attempt,
+            "invalid_value": invalid_value,
+            "position": position,
+            "kb": services_of(turn).kb,
+        },
+    )
+
+
+def _pending(turn: Turn, memory: Memory, flow: Flow) -> list[str]:
+    questions = next_questions(memory.profile, services_of(turn).kb, flow.value)
+    return [q.field for q in questions if q.field not in memory.skipped]
+
+
+def advance(turn: Turn, memory: Memory, flow: Flow, lead: tuple[Say, ...] = ()) -> Outcome:
+    """Ask the next question that matters, or conclude the flow with its card."""
+    fields = _pending(turn, memory, flow)
+    budget_left = QUESTION_BUDGET[flow] - len(memory.asked)
+    if fields and (budget_left > 0 or fields[0] in memory.asked):
+        field = fields[0]
+        if field in VERIFICATION_FIELDS and VERIFICATION not in memory.skipped and all(
+            getattr(memory.profile, name) is None for name in VERIFICATION_FIELDS
+        ):
+            field = VERIFICATION
+        say = _ask(turn, memory, field)
+        if field not in memory.asked:
+            memory.asked.append(field)
+        return Outcome(says=lead + (say,), flow=flow.value, step=field, slots=memory.to_slots())
+    return _conclude(turn, memory, flow, lead)
+
+
+def _conclude(turn: Turn, memory: Memory, flow: Flow, lead: tuple[Say, ...]) -> Outcome:
+    kb = services_of(turn).kb
+    profile = memory.profile
+    context: dict[str, Any] = {"kb": kb, "profile": profile}
+    assessment_record: tuple[dict[str, Any], dict[str, Any]] | None = None
+    if flow is Flow.ELIGIBILITY:
+        result = assess(profile, kb, turn.today)
+        context["a"] = result
+        card, sources = "card_assessment", result.sources
+        assessment_record = (
+            dict(profile.to_mapping()),
+            {
+                "flow": flow.value,
+                "verdicts": {v.product: v.status.value for v in result.verdicts},
+                "risk_grade": result.risk.grade.value if result.risk.grade else None,
+                "channel": result.channel.channel,
+                "decided": result.decided,
+            },
+        )
+    elif flow is Flow.REJECTION:
+        diagnosis = diagnose_rejection(profile, kb, turn.today)
+        context["d"] = diagnosis
+        card, sources = "card_diagnosis", diagnosis.sources
+        assessment_record = (
+            dict(profile.to_mapping()),
+            {
+                "flow": flow.value,
+                "causes": [c.code for c in diagnosis.causes],
+                "reapply_on": diagnosis.reapply_on.isoformat() if diagnosis.reapply_on else None,
+            },
+        )
+    else:
+        plan = limit_plan(profile, kb)
+        context["plan"] = plan
+        card, sources = "card_limits", plan.sources
+        assessment_record = (
+            dict(profile.to_mapping()),
+            {"flow": flow.value, "actions": [a.code for a in plan.actions]},
+        )
+    memory.last = {"topic": card.removeprefix("card_"), "sources": list(sources)}
+    memory.start_flow()
+    return Outcome(
+        says=lead + (Say(card, context),),
+        flow=None,
+        step=None,
+        slots=memory.to_slots(),
+        assessment=assessment_record,
+    )
+
+
+def start_flow(turn: Turn, flow: Flow, memory: Memory | None = None) -> Outcome:
+    """Begin ``flow`` (menu click, 1/2/3, or an intent), keeping known facts."""
+    memory = memory or Memory.from_slots(dict(turn.session.slots))
+    memory.start_flow()
+    intro = Say(f"flow_intro_{flow.value}")
+    return advance(turn, memory, flow, (intro,))
+
+
+def ask_again(turn: Turn, memory: Memory, field: str, attempt: int,
+              invalid_value: int | None) -> Outcome:
+    """Re-ask ``field`` after an unusable answer (with a hint), or skip it after three."""
+    flow = Flow(turn.session.flow or Flow.ELIGIBILITY)
+    memory.tries[field] = attempt
+    if attempt >= MAX_TRIES:
+        memory.skipped.append(field)
+        return advance(turn, memory, flow, (Say("ask_skipped", {"field": field}),))
+    say = _ask(turn, memory, field, attempt=attempt, invalid_value=invalid_value)
+    return Outcome(says=(say,), flow=flow.value, step=field, slots=memory.to_slots())
+
+
+def resume_says(turn: Turn) -> tuple[Say, ...]:
+    """After answering a side question mid-flow: lead back to the pending question."""
+    step = turn.session.step
+    if turn.session.flow not in _QUESTION_FLOWS or not step:
+        return ()
+    memory = Memory.from_slots(dict(turn.session.slots))
+    return (Say("back_to_question"), _ask(turn, memory, step))
+
+
+def answer_in_flow(turn: Turn) -> Outcome:
+    """The user answered (or failed to answer) the pending question of a flow."""
+    understanding = understanding_of(turn)
+    flow = Flow(turn.session.flow or Flow.ELIGIBILITY)
+    step = turn.session.step
+    memory = Memory.from_slots(dict(turn.session.slots))
+    changed = memory.absorb(understanding, turn.today, step)
+    if step == VERIFICATION and understanding.yes_no is not None and not changed:
+        if understanding.yes_no:
+            changed = memory.confirm(VERIFICATION_FIELDS)
+        else:
+            memory.skipped.append(VERIFICATION)  # ask the three one by one instead
+            return advance(turn, memory, flow)
+    if step is not None:
+        if step in understanding.out_of_range:
+            attempt = memory.tries.get(step, 0) + 1
+            return ask_again(turn, memory, step, attempt, understanding.out_of_range[step])
+        if understanding.skip and step not in changed:
+            memory.skipped.append(step)
+        elif not changed:
+            return ask_again(turn, memory, step, memory.tries.get(step, 0) + 1, None)
+    return advance(turn, memory, flow)
+
+
+def has_answer(turn: Turn) -> bool:
+    """True when the message carries profile facts, a yes/no, a skip or a bad number."""
+    u = understanding_of(turn)
+    facts = any(name in PROFILE_FIELDS or name == "rejected_days_ago" for name in u.slots)
+    return bool(facts or u.negated or u.skip or u.out_of_range or u.yes_no is not None)
+
+
+def in_question_flow(turn: Turn) -> bool:
+    """True while one of the three questionnaires is waiting for an answer."""
+    return turn.session.flow in _QUESTION_FLOWS

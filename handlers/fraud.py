@@ -1,0 +1,21 @@
+"""Scam warnings: checked before every other handler, whatever the state."""
+
+from __future__ import annotations
+
+from bot.context import Outcome, Say, Turn
+from bot.inbound import Kind
+from bot.routing import Router
+
+from .flows import resume_says
+from .services import understanding_of
+
+__all__ = ["router"]
+
+router = Router("fraud")
+
+
+@router.on(Kind.TEXT, when=lambda turn: bool(understanding_of(turn).scam_patterns))
+async def scam_warning(turn: Turn) -> Outcome:
+    """Name the scam pattern firmly, then continue where the user was."""
+    patterns = understanding_of(turn).scam_patterns
+    return turn.stay(Say("scam_warning", {"patterns": patterns}), *resume_says(turn))

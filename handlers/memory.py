@@ -1,0 +1,141 @@
+"""What the session remembers between turns, and how a new message updates it.
+
+The session's ``slots`` hold the applicant profile's known fields flat (so transcripts and
+``wxloan transcript`` read naturally) plus a few bookkeeping keys starting with ``_``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field, fields
+from typing import Any
+
+from knowledge import ApplicantProfile, ProfileError
+
+from .nlu import Understanding
+
+__all__ = ["CALC_SLOTS", "PROFILE_FIELDS", "Memory"]
+
+PROFILE_FIELDS = frozenset(f.name for f in fields(ApplicantProfile))
+CALC_SLOTS = frozenset({"amount", "months", "apr", "daily_rate"})
+_BOOL_FIELDS = frozenset(
+    {"real_name_verified", "face_verified", "account_normal", "rejected_before"}
+)
+
+
+@dataclass(slots=True)
+class Memory:
+    """The user's known facts and the questionnaire's bookkeeping.
+
+    :param skipped: fields the user skipped (never asked again in this session).
+    :param tries: unusable answers per field (three → skipped).
+    :param asked: fields asked in the current flow, in order (the question number).
+    :param last: the last conclusion, ``{"topic": …, "sources": […]}``, for "为什么".
+    :param calc: calculator inputs collected so far (amount, months, apr, daily_rate).
+    """
+
+    profile: ApplicantProfile = field(default_factory=ApplicantProfile)
+    skipped: list[str] = field(default_factory=list)
+    tries: dict[str, int] = field(default_factory=dict)
+    asked: list[str] = field(default_factory=list)
+    last: dict[str, Any] | None = None
+    calc: dict[str, str] = field(default_factory=dict)
+
+    @classmethod
+    def from_slots(cls, slots: dict[str, Any]) -> Memory:
+        """Rebuild from a session's slots (tolerant of old or partial data)."""
+        try:
+            profile = ApplicantProfile.from_mapping(
+                {k: v for k, v in slots.items() if k in PROFILE_FIELDS}
+            )
+        except ProfileError:
+            profile = ApplicantProfile()
+        return cls(
+            profile=profile,
+            skipped=list(slots.get("_skipped", [])),
+            tries=dict(slots.get("_tries", {})),
+            asked=list(slots.get("_asked", [])),
+            last=slots.get("_last"),
+            calc=dict(slots.get("_calc", {})),
+        )
+
+    def to_slots(self) -> dict[str, Any]:
+        """The JSON form stored in the session."""
+        slots: dict[str, Any] = dict(self.profile.to_mapping())
+        for key, value in (
+            ("_skipped", self.skipped),
+            ("_tries", self.tries),
+            ("_asked", self.asked),
+            ("_last", self.last),
+            ("_calc", self.calc),
+        ):
+            if value:
+                slots[key] = value
+        return slots
+
+    def start_flow(self) -> None:
+        """A new questionnaire: forget the previous one's bookkeeping, keep the facts."""
+        self.skipped.clear()
+        self.tries.clear()
+        self.asked.clear()
+
+    def absorb(self, understanding: Understanding, today: dt.date, step: str | None) -> set[str]:
+        """Take the profile facts of one message; return the fields that changed.
+
+        :param step: the field just asked, so a bare yes/no answers it.
+        """
+        values: dict[str, Any] = {}
+        slots = understanding.slots
+        for name, value in slots.items():
+            if name in PROFILE_FIELDS and name != "materials":
+                values[name] = value
+        if "rejected_days_ago" in slots:
+            values["rejected_on"] = today - dt.timedelta(days=int(str(slots["rejected_days_ago"])))
+            values.setdefault("rejected_before", True)
+        if "rejection_hint" in slots:
+            values.setdefault("rejected_before", True)
+        materials = self._materials(understanding)
+        if materials is not None:
+            values["materials"] = materials
+        yes_no = understanding.yes_no
+        if step in _BOOL_FIELDS and step not in values and yes_no is not None:
+            values[step] = yes_no
+        if step == "materials" and "materials" not in values and yes_no is False:
+            values["materials"] = []
+        if step == "overdue" and "overdue" not in values and yes_no is False:
+            values["overdue"] = "none"
+        changed: set[str] = set()
+        for name, value in values.items():
+            try:
+                updated = ApplicantProfile.from_mapping({**self.profile.to_mapping(), name: value})
+            except ProfileError:
+                continue
+            if getattr(updated, name) != getattr(self.profile, name):
+                changed.add(name)
+            self.profile = updated
+        return changed
+
+    def confirm(self, names: tuple[str, ...]) -> set[str]:
+        """Set the yes/no fields ``names`` to True (a "yes" to a grouped question)."""
+        self.profile = self.profile.with_values({name: True for name in names})
+        return set(names)
+
+    def absorb_calculator(self, understanding: Understanding) -> bool:
+        """Take amount, months and rate; True when the message carried any of them."""
+        found = {k: str(v) for k, v in understanding.slots.items() if k in CALC_SLOTS}
+        if "apr" in found:
+            self.calc.pop("daily_rate", None)
+        if "daily_rate" in found:
+            self.calc.pop("apr", None)
+        self.calc.update(found)
+        return bool(found)
+
+    def _materials(self, understanding: Understanding) -> list[str] | None:
+        positive = understanding.slots.get("materials")
+        denied = understanding.negated_values.get("materials", frozenset())
+        if positive is None and "materials" not in understanding.negated:
+            return None
+        held = {str(m) for m in (self.profile.materials or ())}
+        held |= {str(m) for m in (positive if isinstance(positive, list) else [])}
+        held -= set(denied)
+        return sorted(held)
