@@ -10,20 +10,22 @@ import logging
 import time
 from collections.abc import AsyncIterator, Callable
 
+import aiohttp
 from aiohttp import web
 
 from storage import open_store
 
 from .config import Settings
 from .context import Services
-from .keys import CLOCK, CRYPTO, PIPELINE, SETTINGS, STORE
+from .channels import MINIPROGRAM, OFFICIAL_ACCOUNT, channels_from
+from .keys import CLOCK, PIPELINE, SETTINGS, STORE
 from .middlewares import error_middleware
-from .outbound import KeepForRetrySender, OutboundSender
+from .outbound import CustomerServiceSender, KeepForRetrySender, OutboundSender
 from .pipeline import Pipeline
 from .routing import Router
-from .security import MessageCrypto
 from .templating import Renderer
-from .webhook import routes
+from .webhook import channel_handlers, healthz
+from .wechat_api import WeChatApi
 
 __all__ = ["create_app"]
 
@@ -55,12 +57,8 @@ def create_app(
     )
     app[SETTINGS] = settings
     app[CLOCK] = clock
-    if settings.aes_key:
-        app[CRYPTO] = MessageCrypto(
-            settings.token, settings.app_id, settings.aes_key, settings.aes_key_previous
-        )
     renderer = Renderer()
-    chosen_sender: OutboundSender = sender or KeepForRetrySender()
+    channels = channels_from(settings)
 
     async def storage_ctx(app: web.Application) -> AsyncIterator[None]:
         store = await open_store(settings.db_path)
@@ -75,20 +73,45 @@ def create_app(
         await store.close()
 
     async def pipeline_ctx(app: web.Application) -> AsyncIterator[None]:
-        pipeline = Pipeline(
-            store=app[STORE],
-            router=router,
-            renderer=renderer,
-            sender=chosen_sender,
-            reply_deadline=settings.reply_deadline,
-            session_ttl=settings.session_ttl,
-            clock=clock,
-            services=services,
-        )
-        app[PIPELINE] = pipeline
-        yield
-        await pipeline.drain()
+        store = app[STORE]
+        async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=10)) as http:
+
+            def api(app_id: str, secret: str) -> WeChatApi:
+                return WeChatApi(session=http, store=store, api_base=settings.api_base,
+                                 app_id=app_id, app_secret=secret, clock=clock)
+
+            senders: dict[str, OutboundSender] = {}
+            if sender is not None:
+                senders[OFFICIAL_ACCOUNT] = sender
+            elif settings.outbound_enabled:
+                senders[OFFICIAL_ACCOUNT] = CustomerServiceSender(
+                    api(settings.app_id, settings.app_secret), store, clock
+                )
+            else:
+                senders[OFFICIAL_ACCOUNT] = KeepForRetrySender()
+            if settings.miniprogram_enabled:
+                senders[MINIPROGRAM] = CustomerServiceSender(
+                    api(settings.wxa_app_id, settings.wxa_app_secret), store, clock
+                )
+            pipeline = Pipeline(
+                store=store,
+                router=router,
+                renderer=renderer,
+                senders=senders,
+                reply_deadline=settings.reply_deadline,
+                session_ttl=settings.session_ttl,
+                clock=clock,
+                services=services,
+                passive_channels=frozenset(c.name for c in channels if c.passive),
+            )
+            app[PIPELINE] = pipeline
+            yield
+            await pipeline.drain()
 
     app.cleanup_ctx.extend([storage_ctx, pipeline_ctx])
-    app.add_routes(routes)
+    for channel in channels:
+        verify_url, receive = channel_handlers(channel)
+        app.router.add_get(channel.path, verify_url)
+        app.router.add_post(channel.path, receive)
+    app.router.add_get("/healthz", healthz)
     return app

@@ -98,13 +98,23 @@ def _serve(settings: Settings, args: argparse.Namespace) -> int:
     modes = ["plaintext"]
     if settings.safe_mode_enabled:
         modes += ["compatible", "safe"]
+    channels = ["official_account"]
+    if settings.miniprogram_enabled:
+        channels.append("miniprogram")
     log.info(
         "wxloan serving",
         extra={
             "fields": {
                 "url": f"http://{settings.host}:{settings.port}/wechat",
                 "health": f"http://{settings.host}:{settings.port}/healthz",
-                "channels": ["official_account"],
+                "channels": channels,
+                "miniprogram_url": (
+                    f"http://{settings.host}:{settings.port}/miniprogram"
+                    if settings.miniprogram_enabled
+                    else None
+                ),
+                "api_delivery": settings.outbound_enabled,
+                "api_base": settings.api_base,
                 "modes": modes,
                 "key_rotation": bool(settings.aes_key_previous),
                 "db": str(settings.db_path.resolve()),

@@ -29,6 +29,10 @@ ENV_VARS: dict[str, str] = {
     "WECHAT_APP_SECRET": "AppSecret (outbound customer-service API)",
     "WECHAT_ENCODING_AES_KEY": "EncodingAESKey, 43 characters (compatible/safe mode)",
     "WECHAT_ENCODING_AES_KEY_PREVIOUS": "the previous EncodingAESKey, tried during rotation",
+    "WXA_TOKEN": "mini-program message-push Token; setting it turns the channel on",
+    "WXA_APP_ID": "mini-program AppID",
+    "WXA_APP_SECRET": "mini-program AppSecret (answers go out through the API)",
+    "WXA_ENCODING_AES_KEY": "mini-program EncodingAESKey (compatible/safe mode)",
     "WECHAT_API_BASE": f"WeChat API host (default {DEFAULT_API_BASE})",
     "WXLOAN_DB": "SQLite database file (default ./wxloan.db)",
     "WXLOAN_REPLY_DEADLINE": "seconds before a slow reply is answered 'success' (default 4.5)",
@@ -71,6 +75,10 @@ class Settings:
     app_secret: str = field(default="", repr=False)
     aes_key: str = field(default="", repr=False)
     aes_key_previous: str = field(default="", repr=False)
+    wxa_token: str = field(default="", repr=False)
+    wxa_app_id: str = ""
+    wxa_app_secret: str = field(default="", repr=False)
+    wxa_aes_key: str = field(default="", repr=False)
     api_base: str = DEFAULT_API_BASE
     db_path: Path = Path("wxloan.db")
     host: str = "127.0.0.1"
@@ -101,6 +109,10 @@ class Settings:
             app_secret=env.get("WECHAT_APP_SECRET", "").strip(),
             aes_key=env.get("WECHAT_ENCODING_AES_KEY", "").strip(),
             aes_key_previous=env.get("WECHAT_ENCODING_AES_KEY_PREVIOUS", "").strip(),
+            wxa_token=env.get("WXA_TOKEN", "").strip(),
+            wxa_app_id=env.get("WXA_APP_ID", "").strip(),
+            wxa_app_secret=env.get("WXA_APP_SECRET", "").strip(),
+            wxa_aes_key=env.get("WXA_ENCODING_AES_KEY", "").strip(),
             api_base=env.get("WECHAT_API_BASE", DEFAULT_API_BASE).strip().rstrip("/"),
             db_path=Path(env.get("WXLOAN_DB", "wxloan.db")),
             reply_deadline=_number(env, "WXLOAN_REPLY_DEADLINE", "4.5", float),
@@ -120,6 +132,16 @@ class Settings:
         return updated
 
     @property
+    def miniprogram_enabled(self) -> bool:
+        """True when the mini-program customer-service channel is on (``WXA_TOKEN``)."""
+        return bool(self.wxa_token)
+
+    @property
+    def outbound_enabled(self) -> bool:
+        """True when Official Account replies can be pushed through the API."""
+        return bool(self.app_id and self.app_secret)
+
+    @property
     def safe_mode_enabled(self) -> bool:
         """True when encrypted (compatible/safe mode) messages can be handled."""
         return bool(self.aes_key)
@@ -129,11 +151,21 @@ class Settings:
         for name, key in (
             ("WECHAT_ENCODING_AES_KEY", self.aes_key),
             ("WECHAT_ENCODING_AES_KEY_PREVIOUS", self.aes_key_previous),
+            ("WXA_ENCODING_AES_KEY", self.wxa_aes_key),
         ):
             if key and not _aes_key_ok(key):
                 raise ConfigError(f"{name} must be the 43-character key from the WeChat console")
         if self.aes_key and not self.app_id:
             raise ConfigError("WECHAT_APP_ID is required when WECHAT_ENCODING_AES_KEY is set")
+        if self.wxa_token and not (self.wxa_app_id and self.wxa_app_secret):
+            raise ConfigError(
+                "WXA_APP_ID and WXA_APP_SECRET are required when WXA_TOKEN is set: "
+                "mini-program answers go out through the customer-service API"
+            )
+        if self.wxa_aes_key and not self.wxa_token:
+            raise ConfigError("WXA_ENCODING_AES_KEY needs WXA_TOKEN")
+        if self.api_base and not self.api_base.startswith(("https://", "http://")):
+            raise ConfigError("WECHAT_API_BASE must start with https:// or http://")
         if self.aes_key_previous and not self.aes_key:
             raise ConfigError("WECHAT_ENCODING_AES_KEY_PREVIOUS needs WECHAT_ENCODING_AES_KEY")
         if not 0.05 <= self.reply_deadline <= 4.9:

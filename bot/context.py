@@ -51,6 +51,8 @@ class Outcome:
     :param clear_session: delete the session (unsubscribe); ``flow``/``slots`` are ignored.
     :param silent: answer WeChat with ``success`` and send nothing.
     :param assessment: ``(inputs, result)`` to record in the ``assessments`` table.
+    :param transfer: hand the user to a human agent (``transfer_customer_service``);
+        ``says`` then go out through the customer-service API where it is configured.
     """
 
     says: tuple[Say, ...] = ()
@@ -61,6 +63,7 @@ class Outcome:
     clear_session: bool = False
     silent: bool = False
     assessment: tuple[Mapping[str, Any], Mapping[str, Any]] | None = None
+    transfer: bool = False
 
 
 @dataclass(frozen=True, slots=True)

@@ -51,32 +51,52 @@ class Inbound:
     text: str = ""
     event: str = ""
     event_key: str = ""
+    channel: str = "official_account"
 
 
-def to_inbound(xml_text: str, fields: dict[str, str]) -> Inbound:
+def to_inbound(xml_text: str, fields: dict[str, str], channel: str = "official_account") -> Inbound:
     """Parse ``xml_text`` (already checked by :mod:`bot.xmlsafe`) with wechatpy.
 
     :param fields: the flat tag→text map of the same document, for the raw wire values.
     :raises BadRequest: when the sender, receiver or type is missing.
     """
-    openid = fields.get("FromUserName", "").strip()
-    account = fields.get("ToUserName", "").strip()
-    raw_type = fields.get("MsgType", "").strip().lower()
-    if not openid or not account or not raw_type:
-        raise BadRequest("missing FromUserName, ToUserName or MsgType")
+    _require(fields)
     try:
         message: BaseMessage = parse_message(xml_text)
     except (KeyError, ValueError, TypeError, AttributeError) as exc:
         raise BadRequest("wechatpy could not read the message") from exc
+    content = str(getattr(message, "content", "") or "")
+    recognition = str(getattr(message, "recognition", "") or "")
+    return _build(fields, content, recognition, channel)
+
+
+def from_json_fields(fields: dict[str, str], channel: str) -> Inbound:
+    """Build an :class:`Inbound` from a JSON push (mini-program "JSON" data format).
+
+    wechatpy parses XML only; the JSON push carries the same field names.
+    """
+    _require(fields)
+    return _build(fields, fields.get("Content", ""), fields.get("Recognition", ""), channel)
+
+
+def _require(fields: dict[str, str]) -> None:
+    if not all(fields.get(name, "").strip() for name in ("FromUserName", "ToUserName", "MsgType")):
+        raise BadRequest("missing FromUserName, ToUserName or MsgType")
+
+
+def _build(fields: dict[str, str], content: str, recognition: str, channel: str) -> Inbound:
+    openid = fields["FromUserName"].strip()
+    account = fields["ToUserName"].strip()
+    raw_type = fields["MsgType"].strip().lower()
     create_time = _int(fields.get("CreateTime"))
     msg_id = fields.get("MsgId", "").strip()
     event = fields.get("Event", "").strip().lower()
     key = msg_id if msg_id and msg_id != "0" else f"{openid}:{create_time}:{event or raw_type}"
     text, event_key = "", ""
     if raw_type == "text":
-        kind, text = Kind.TEXT, str(getattr(message, "content", "") or "")
+        kind, text = Kind.TEXT, content
     elif raw_type == "voice":
-        text = str(getattr(message, "recognition", "") or "").strip()
+        text = recognition.strip()
         kind = Kind.TEXT if text else Kind.EMPTY_VOICE
     elif raw_type in _MEDIA_TYPES:
         kind = Kind.MEDIA
@@ -97,6 +117,7 @@ def to_inbound(xml_text: str, fields: dict[str, str]) -> Inbound:
         text=text,
         event=event if kind is Kind.EVENT else "",
         event_key=event_key,
+        channel=channel,
     )
 
 

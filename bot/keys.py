@@ -10,14 +10,12 @@ from storage import Store
 
 from .config import Settings
 from .pipeline import Pipeline
-from .security import MessageCrypto
 
-__all__ = ["CLOCK", "CRYPTO", "PIPELINE", "REQUEST_ID", "SETTINGS", "STORE"]
+__all__ = ["CLOCK", "PIPELINE", "REQUEST_ID", "SETTINGS", "STORE"]
 
 SETTINGS = web.AppKey("settings", Settings)
 STORE = web.AppKey("store", Store)
 PIPELINE = web.AppKey("pipeline", Pipeline)
-CRYPTO = web.AppKey("crypto", MessageCrypto)
 CLOCK: web.AppKey[Callable[[], float]] = web.AppKey("clock")
 
 #: A short random id per request, in every log line about it.

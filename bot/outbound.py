@@ -1,16 +1,38 @@
-"""Delivery of replies that missed WeChat's passive-reply window.
+"""Delivery of replies outside the HTTP answer: WeChat's customer-service send API.
 
-The customer-service send API is the real channel for those (see the mini-program issue);
-until it is configured, :class:`KeepForRetrySender` logs the miss and keeps the reply in the
-``processed`` table, where WeChat's next retry of the same message picks it up.
+Used for every mini-program answer, and for Official Account replies that missed the
+passive-reply deadline. :class:`CustomerServiceSender` keeps WeChat's sending windows in a
+ledger (SQLite, shared by all workers) so the bot never knowingly exceeds them:
+
+* every user message opens a 48-hour window for 5 messages;
+* entering a mini-program customer-service session: 2 messages within a minute;
+* an Official Account menu click or subscribe: 3 messages within a minute.
+
+Each attempt is recorded in ``deliveries``; a sent message also in ``messages`` (``out``).
+Without an AppSecret, :class:`KeepForRetrySender` only logs: the late reply then waits in
+the ``processed`` table for WeChat's next retry of the same message.
 """
 
 from __future__ import annotations
 
 import logging
-from typing import Protocol
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Protocol, runtime_checkable
 
-__all__ = ["KeepForRetrySender", "OutboundSender"]
+from storage import Store
+
+from .inbound import Inbound, Kind
+from .logs import user_ref
+from .wechat_api import NO_RETRY, ApiError, WeChatApi
+
+__all__ = [
+    "CustomerServiceSender",
+    "KeepForRetrySender",
+    "OutboundSender",
+    "QuotaRule",
+    "QuotaTracking",
+]
 
 log = logging.getLogger("wxloan.outbound")
 
@@ -18,18 +40,132 @@ log = logging.getLogger("wxloan.outbound")
 class OutboundSender(Protocol):
     """Something that can push a text to a user outside the HTTP reply."""
 
-    async def send_text(self, openid: str, text: str, *, msg_key: str) -> bool:
-        """Send ``text``; return True when delivered (retries then get ``success``)."""
+    async def send_text(
+        self, openid: str, text: str, *, msg_key: str, logged: bool = False
+    ) -> bool:
+        """Send ``text``; return True when delivered (retries then get ``success``).
+
+        :param logged: the text is already in the message log (a late passive reply).
+        """
+        ...
+
+
+@runtime_checkable
+class QuotaTracking(Protocol):
+    """A sender that opens sending windows when users write (and can show typing)."""
+
+    async def note_inbound(self, inbound: Inbound, now: float) -> None:
+        """Open the sending window(s) this inbound message grants."""
+        ...
+
+    async def typing(self, openid: str) -> None:
+        """Show "typing…" to the user (best effort)."""
         ...
 
 
 class KeepForRetrySender:
     """Records that a reply was late; delivery is left to WeChat's retry."""
 
-    async def send_text(self, openid: str, text: str, *, msg_key: str) -> bool:
+    async def send_text(
+        self, openid: str, text: str, *, msg_key: str, logged: bool = False
+    ) -> bool:
         """Log the late reply (no personal data) and report it as not delivered."""
         log.warning(
-            "late reply kept for WeChat's retry",
+            "late reply kept for WeChat's retry (no AppSecret: API delivery is off)",
             extra={"fields": {"msg_key": msg_key, "bytes": len(text.encode("utf-8"))}},
         )
         return False
+
+
+@dataclass(frozen=True, slots=True)
+class QuotaRule:
+    """A window WeChat opens: ``allowance`` messages within ``seconds``."""
+
+    kind: str
+    allowance: int
+    seconds: float
+
+
+USER_MESSAGE = QuotaRule("user_message", 5, 48 * 3600)
+ENTER_SESSION = QuotaRule("enter_session", 2, 60)
+MENU_OR_SUBSCRIBE = QuotaRule("menu_or_subscribe", 3, 60)
+
+
+def _rule_for(inbound: Inbound) -> QuotaRule | None:
+    if inbound.kind is Kind.EVENT:
+        if inbound.event == "user_enter_tempsession":
+            return ENTER_SESSION
+        if inbound.event in {"click", "subscribe", "scan"}:
+            return MENU_OR_SUBSCRIBE
+        return None
+    return USER_MESSAGE
+
+
+class CustomerServiceSender:
+    """Sends through ``message/custom/send`` within the quota ledger."""
+
+    def __init__(self, api: WeChatApi, store: Store, clock: Callable[[], float]) -> None:
+        self.api = api
+        self._store = store
+        self._clock = clock
+
+    async def note_inbound(self, inbound: Inbound, now: float) -> None:
+        """Open the window this message grants (see the module docstring)."""
+        rule = _rule_for(inbound)
+        if rule is not None:
+            await self._store.grant_quota(
+                self.api.app_id, inbound.openid, rule.kind, now, rule.allowance, rule.seconds
+            )
+
+    async def typing(self, openid: str) -> None:
+        """Best effort: a failed typing indicator never blocks the answer."""
+        try:
+            await self.api.typing(openid)
+        except ApiError:
+            log.info("typing indicator failed", extra={"fields": {"user": user_ref(openid)}})
+
+    async def send_text(
+        self, openid: str, text: str, *, msg_key: str, logged: bool = False
+    ) -> bool:
+        """Send within the ledger; record the attempt; True when WeChat accepted it."""
+        now = self._clock()
+        window = await self._store.consume_quota(self.api.app_id, openid, now)
+        fields = {"user": user_ref(openid), "msg_key": msg_key, "app_id": self.api.app_id}
+        if window is None:
+            log.warning("not sent: no open sending window", extra={"fields": fields})
+            await self._record(openid, msg_key, text, "quota", 0, logged)
+            return False
+        try:
+            result = await self.api.send_text(openid, text)
+        except ApiError as exc:
+            await self._store.refund_quota(self.api.app_id, openid, window, self._clock())
+            log.warning("not sent: API unreachable",
+                        extra={"fields": {**fields, "error": str(exc)}})
+            await self._record(openid, msg_key, text, "failed", -2, logged)
+            return False
+        if result.ok:
+            await self._record(openid, msg_key, text, "sent", 0, logged)
+            return True
+        if result.errcode not in NO_RETRY:
+            await self._store.refund_quota(self.api.app_id, openid, window, self._clock())
+        log.warning(
+            "not sent: WeChat refused",
+            extra={"fields": {**fields, "errcode": result.errcode, "errmsg": result.errmsg}},
+        )
+        await self._record(openid, msg_key, text, "failed", result.errcode, logged)
+        return False
+
+    async def _record(
+        self, openid: str, msg_key: str, text: str, status: str, errcode: int, logged: bool
+    ) -> None:
+        await self._store.record_delivery(
+            app_id=self.api.app_id,
+            openid=openid,
+            msg_key=msg_key,
+            msg_type="text",
+            content=text,
+            status=status,
+            errcode=errcode,
+            now=self._clock(),
+            log_message=not logged,
+        )

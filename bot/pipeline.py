@@ -19,7 +19,8 @@ import asyncio
 import datetime as dt
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable, Mapping
+from typing import Any
 from dataclasses import dataclass, field, replace
 
 from storage import ClaimStatus, OutboundRecord, Session, Store, TurnRecord, mask_personal_data
@@ -27,7 +28,8 @@ from storage import ClaimStatus, OutboundRecord, Session, Store, TurnRecord, mas
 from .context import Outcome, Say, Services, Turn
 from .inbound import Inbound, Kind
 from .locks import KeyedLocks
-from .outbound import OutboundSender
+from .logs import user_ref
+from .outbound import OutboundSender, QuotaTracking
 from .paging import MAX_REPLY_BYTES, paginate
 from .replies import SUCCESS, StoredReply
 from .routing import Router
@@ -66,15 +68,17 @@ class Pipeline:
     store: Store
     router: Router
     renderer: Renderer
-    sender: OutboundSender
+    senders: Mapping[str, OutboundSender]
     reply_deadline: float
     session_ttl: float
     clock: Callable[[], float] = time.time
     services: Services | None = None
     max_reply_bytes: int = MAX_REPLY_BYTES
+    passive_channels: frozenset[str] = frozenset({"official_account"})
     _inflight: dict[str, _InFlight] = field(default_factory=dict)
     _locks: KeyedLocks = field(default_factory=KeyedLocks)
-    _background: set[asyncio.Task[Result]] = field(default_factory=set)
+    _background: set[asyncio.Task[Any]] = field(default_factory=set)
+    _chains: dict[str, asyncio.Task[None]] = field(default_factory=dict)
 
     @property
     def in_flight(self) -> int:
@@ -107,9 +111,32 @@ class Pipeline:
         return replace(result, outcome="duplicate") if duplicate else result
 
     async def drain(self) -> None:
-        """Wait for background work (shutdown, tests)."""
+        """Wait for background work, deliveries included (shutdown, tests)."""
         while self._background:
             await asyncio.gather(*list(self._background), return_exceptions=True)
+
+    def _enqueue(self, openid: str, job: Callable[[], Awaitable[None]]) -> None:
+        """Run ``job`` after every earlier job of the same user: outbound stays in order."""
+        previous = self._chains.get(openid)
+
+        async def run() -> None:
+            if previous is not None:
+                await asyncio.gather(previous, return_exceptions=True)
+            try:
+                await job()
+            except Exception:  # one failed delivery must not stop the user's next ones
+                log.exception("outbound job failed", extra={"fields": {"user": user_ref(openid)}})
+
+        task = asyncio.create_task(run())
+        self._chains[openid] = task
+        self._background.add(task)
+
+        def done(finished: asyncio.Task[None]) -> None:
+            self._background.discard(finished)
+            if self._chains.get(openid) is finished:
+                del self._chains[openid]
+
+        task.add_done_callback(done)
 
     def _settle(self, inbound: Inbound, task: asyncio.Task[Result]) -> None:
         self._background.discard(task)
@@ -124,26 +151,26 @@ class Pipeline:
             return
         result = task.result()
         entry.future.set_result(result)
-        if entry.late and entry.waiters == 0 and result.reply.kind == "text":
-            delivery = asyncio.create_task(self._deliver_late(inbound, result.reply))
-            self._background.add(delivery)
-            delivery.add_done_callback(self._background.discard)
+        passive = inbound.channel in self.passive_channels
+        if passive and entry.late and entry.waiters == 0 and result.reply.kind == "text":
+            self._enqueue(inbound.openid, lambda: self._deliver(inbound, result.reply, late=True))
 
-    async def _deliver_late(self, inbound: Inbound, reply: StoredReply) -> Result:
+    async def _deliver(self, inbound: Inbound, reply: StoredReply, *, late: bool) -> None:
+        """Push ``reply`` through the channel's sender (already in the message log)."""
+        sender = self.senders[inbound.channel]
         try:
-            delivered = await self.sender.send_text(
-                inbound.openid, reply.text, msg_key=inbound.msg_key
+            delivered = await sender.send_text(
+                inbound.openid, reply.text, msg_key=inbound.msg_key, logged=True
             )
         except Exception as exc:  # a failed push must not lose the reply: it stays stored
             log.warning(
-                "late reply not delivered; kept for WeChat's retry",
+                "reply not delivered" + ("; kept for WeChat's retry" if late else ""),
                 extra={"fields": {"msg_key": inbound.msg_key, "error": type(exc).__name__}},
             )
-            return Result(reply, "late")
-        if delivered:
+            return
+        if delivered and late:
             # The user has it now; WeChat's retries must not show it twice.
             await self.store.store_reply(inbound.msg_key, SUCCESS.to_json(), self.clock())
-        return Result(reply, "late")
 
     async def _process(self, inbound: Inbound) -> Result:
         async with self._locks.hold(inbound.openid):
@@ -156,11 +183,24 @@ class Pipeline:
                 if stored is None:
                     return Result(SUCCESS, "late")
                 return Result(StoredReply.from_json(stored), "duplicate")
+            sender = self.senders.get(inbound.channel)
+            passive = inbound.channel in self.passive_channels
+            if isinstance(sender, QuotaTracking):
+                await sender.note_inbound(inbound, now)
+                if not passive and inbound.kind is Kind.TEXT:
+                    self._enqueue(inbound.openid, lambda: sender.typing(inbound.openid))
             try:
-                return await self._run_turn(inbound, claim.session, now)
+                result = await self._run_turn(inbound, claim.session, now)
             except Exception:
                 log.exception("handler failed", extra={"fields": {"msg_key": inbound.msg_key}})
-                return await self._answer_error(inbound, claim.session, now)
+                result = await self._answer_error(inbound, claim.session, now)
+            reply = result.reply
+            push = reply.kind == "text" and not passive
+            push = push or (reply.kind == "transfer" and bool(reply.text))
+            if push and (not passive or isinstance(sender, QuotaTracking)):
+                # Queued while still holding the user's lock: replies leave in order.
+                self._enqueue(inbound.openid, lambda: self._deliver(inbound, reply, late=False))
+            return result
 
     def _build_turn(self, inbound: Inbound, stored: Session | None, now: float) -> Turn:
         expired = stored is not None and now - stored.updated_at > self.session_ttl
@@ -210,7 +250,10 @@ class Pipeline:
                 slots=dict(outcome.slots),
                 pending_pages=remaining,
             )
-        reply = StoredReply("text", pages[0]) if pages else SUCCESS
+        if outcome.transfer:
+            reply = StoredReply("transfer", pages[0] if pages else "")
+        else:
+            reply = StoredReply("text", pages[0]) if pages else SUCCESS
         await self.store.finish_turn(
             TurnRecord(
                 msg_key=inbound.msg_key,
@@ -219,7 +262,11 @@ class Pipeline:
                 inbound_type=inbound.msg_type,
                 inbound_content=_log_content(inbound),
                 reply=reply.to_json(),
-                outbound=(OutboundRecord("text", reply.text),) if pages else (),
+                outbound=(
+                    (OutboundRecord("transfer_customer_service", reply.text),)
+                    if outcome.transfer
+                    else ((OutboundRecord("text", reply.text),) if pages else ())
+                ),
                 session=session,
                 profile=dict(outcome.slots) if outcome.slots else None,
                 assessment=(
@@ -229,7 +276,7 @@ class Pipeline:
                 ),
             )
         )
-        label = "reply" if pages else "silent"
+        label = "transfer" if outcome.transfer else ("reply" if pages else "silent")
         return Result(reply, label, None if session is None else session.flow)
 
     async def _answer_error(self, inbound: Inbound, stored: Session | None, now: float) -> Result:

@@ -9,17 +9,21 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 
-from wechatpy.replies import TextReply
+from wechatpy.replies import TextReply, TransferCustomerServiceReply
 
 from .inbound import Inbound
 from .xmlsafe import cdata_safe
 
-__all__ = ["SUCCESS", "StoredReply", "render_passive"]
+__all__ = ["SUCCESS", "TRANSFER", "StoredReply", "render_passive", "render_passive_json"]
 
 
 @dataclass(frozen=True, slots=True)
 class StoredReply:
-    """What WeChat gets for one message: ``text`` (a bubble) or ``success`` (nothing)."""
+    """What WeChat gets for one message.
+
+    ``text`` (a bubble), ``success`` (nothing) or ``transfer`` (hand the conversation to
+    a human agent: WeChat's ``transfer_customer_service``).
+    """
 
     kind: str
     text: str = ""
@@ -39,10 +43,19 @@ class StoredReply:
 
 
 SUCCESS = StoredReply("success")
+TRANSFER = StoredReply("transfer")
 
 
 def render_passive(reply: StoredReply, inbound: Inbound, now: float) -> str:
     """The plaintext body of the HTTP answer: reply XML, or ``success``."""
+    if reply.kind == "transfer":
+        return str(
+            TransferCustomerServiceReply(
+                source=cdata_safe(inbound.account),
+                target=cdata_safe(inbound.openid),
+                time=int(now),
+            ).render()
+        )
     if reply.kind != "text" or not reply.text:
         return "success"
     return str(
@@ -52,4 +65,19 @@ def render_passive(reply: StoredReply, inbound: Inbound, now: float) -> str:
             target=cdata_safe(inbound.openid),
             time=int(now),
         ).render()
+    )
+
+
+def render_passive_json(reply: StoredReply, inbound: Inbound, now: float) -> str:
+    """A mini-program JSON push's answer: ``success`` or a JSON transfer."""
+    if reply.kind != "transfer":
+        return "success"
+    return json.dumps(
+        {
+            "ToUserName": inbound.openid,
+            "FromUserName": inbound.account,
+            "CreateTime": int(now),
+            "MsgType": "transfer_customer_service",
+        },
+        ensure_ascii=False,
     )

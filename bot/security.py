@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import base64
 import hmac
+import json
 import struct
 from dataclasses import dataclass
 
@@ -83,11 +84,22 @@ class MessageCrypto:
         """``current`` or ``previous``, for the log line."""
         return self._keys[index].name
 
-    def encrypt(self, plaintext: str, key_index: int, nonce: str, timestamp: str) -> str:
-        """The encrypted reply envelope WeChat expects, signed with our token."""
+    def _seal(self, plaintext: str, key_index: int, nonce: str, timestamp: str) -> tuple[str, str]:
         ciphertext = self._keys[key_index].crypto.encrypt(plaintext, self.app_id)
         encrypt = ciphertext.decode() if isinstance(ciphertext, bytes) else str(ciphertext)
-        signature = signature_of(self.token, timestamp, nonce, encrypt)
+        return encrypt, signature_of(self.token, timestamp, nonce, encrypt)
+
+    def encrypt_json(self, plaintext: str, key_index: int, nonce: str, timestamp: str) -> str:
+        """The encrypted JSON envelope of the mini-program's JSON data format."""
+        encrypt, signature = self._seal(plaintext, key_index, nonce, timestamp)
+        return json.dumps(
+            {"Encrypt": encrypt, "MsgSignature": signature, "TimeStamp": int(timestamp),
+             "Nonce": nonce}
+        )
+
+    def encrypt(self, plaintext: str, key_index: int, nonce: str, timestamp: str) -> str:
+        """The encrypted reply envelope WeChat expects, signed with our token."""
+        encrypt, signature = self._seal(plaintext, key_index, nonce, timestamp)
         return (
             f"<xml><Encrypt><![CDATA[{encrypt}]]></Encrypt>"
             f"<MsgSignature><![CDATA[{signature}]]></MsgSignature>"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from bot.routing import Router
 
-from . import calculator, commands, dialogue, events, fallback, faq, fraud
+from . import calculator, commands, dialogue, events, fallback, faq, fraud, handoff
 from .services import DialogueServices, load_services
 
 __all__ = ["DialogueServices", "build_router", "load_services"]
@@ -13,11 +13,12 @@ __all__ = ["DialogueServices", "build_router", "load_services"]
 def build_router() -> Router:
     """All feature routers; earlier ones win.
 
-    Scam warnings come first, whatever the state; then commands that work anywhere;
-    events; answers to a pending question; the calculator; starting a flow; topic
-    answers and small talk; and finally the fallback.
+    A hand-off to a human comes first (while a person talks to the user the bot stays
+    quiet); then scam warnings, whatever the state; commands that work anywhere; events;
+    answers to a pending question; the calculator; starting a flow; topic answers and
+    small talk; and finally the fallback.
     """
-    return Router("root").include(
+    rest = Router("bot").include(
         fraud.router,
         commands.router,
         events.router,
@@ -26,3 +27,4 @@ def build_router() -> Router:
         faq.router,
         fallback.router,
     )
+    return Router("root").include(handoff.router_for(rest), rest)

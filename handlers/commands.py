@@ -62,9 +62,3 @@ async def why(turn: Turn) -> Outcome:
     return turn.stay(
         Say("card_why", {"entries": entries, "topic": memory.last.get("topic", ""), "kb": kb})
     )
-
-
-@router.on(Kind.TEXT, when=_intent("human"))
-async def human(turn: Turn) -> Outcome:
-    """人工 / 转人工: tell the user how a person will take over."""
-    return turn.stay(Say("human_handoff"))

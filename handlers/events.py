@@ -15,9 +15,12 @@ __all__ = ["router"]
 router = Router("events")
 
 
-@router.on(Kind.EVENT, when=lambda turn: turn.inbound.event in {"subscribe", "scan"})
+_WELCOME_EVENTS = frozenset({"subscribe", "scan", "user_enter_tempsession"})
+
+
+@router.on(Kind.EVENT, when=lambda turn: turn.inbound.event in _WELCOME_EVENTS)
 async def welcome(turn: Turn) -> Outcome:
-    """New or returning follower (a QR scan included): greet and show the menu."""
+    """New or returning follower, a QR scan, or entering the mini-program's chat."""
     return turn.goto(None, None, Say("welcome"))
 
 

@@ -71,3 +71,41 @@ def apply_migrations(db: Database) -> list[str]:
     pending = [migration.name for migration in migrations.pending(db)]
     migrations.apply(db)
     return pending
+
+
+@migrations(name="0002_outbound")
+def outbound(db: Database) -> None:
+    """Access tokens, the customer-service quota ledger and outbound deliveries."""
+    db.table("access_tokens").create(
+        {"app_id": str, "token": str, "expires_at": float, "updated_at": float},
+        pk="app_id",
+    )
+    db.table("quota_grants").create(
+        {
+            "id": int,
+            "app_id": str,
+            "openid": str,
+            "kind": str,
+            "granted_at": float,
+            "expires_at": float,
+            "allowance": int,
+            "used": int,
+        },
+        pk="id",
+    )
+    db.table("quota_grants").create_index(["app_id", "openid", "expires_at"])
+    db.table("deliveries").create(
+        {
+            "id": int,
+            "app_id": str,
+            "openid": str,
+            "msg_key": str,
+            "msg_type": str,
+            "status": str,
+            "errcode": int,
+            "created_at": float,
+        },
+        pk="id",
+    )
+    db.table("deliveries").create_index(["openid", "id"])
+    db.table("deliveries").create_index(["created_at"])

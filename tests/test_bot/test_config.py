@@ -23,6 +23,10 @@ FULL_ENV = {
     "WXLOAN_SESSION_TTL": "900",
     "WXLOAN_MAX_BODY": "32768",
     "WXLOAN_LOG_LEVEL": "debug",
+    "WXA_TOKEN": "wxa-tok",
+    "WXA_APP_ID": "wxa0123",
+    "WXA_APP_SECRET": "wxa-secret",
+    "WXA_ENCODING_AES_KEY": OLD_AES_KEY,
 }
 
 
@@ -43,6 +47,9 @@ def test_every_variable_is_read():
     assert settings.max_body_bytes == 32768
     assert settings.log_level == "DEBUG"
     assert settings.safe_mode_enabled
+    assert settings.wxa_token == "wxa-tok" and settings.miniprogram_enabled
+    assert settings.wxa_app_id == "wxa0123" and settings.wxa_app_secret == "wxa-secret"
+    assert settings.wxa_aes_key == OLD_AES_KEY
 
 
 def test_defaults_with_only_a_token():
@@ -142,3 +149,8 @@ def test_from_env_reads_os_environ_by_default(monkeypatch):
     settings = Settings.from_env()
     assert settings.token == "from-os"
     assert settings.session_ttl == 42.0
+
+
+def test_miniprogram_needs_app_id_and_secret():
+    with pytest.raises(ConfigError, match="WXA_APP_ID and WXA_APP_SECRET"):
+        Settings.from_env({"WECHAT_TOKEN": "t", "WXA_TOKEN": "w"})

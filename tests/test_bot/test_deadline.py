@@ -30,7 +30,7 @@ class FakeSender:
     delivered: bool = True
     calls: list[tuple[str, str, str]] = field(default_factory=list)
 
-    async def send_text(self, openid: str, text: str, *, msg_key: str) -> bool:
+    async def send_text(self, openid: str, text: str, *, msg_key: str, logged: bool = False) -> bool:
         self.calls.append((openid, text, msg_key))
         return self.delivered
 
@@ -114,7 +114,7 @@ class FailingSender:
     def __init__(self) -> None:
         self.calls = 0
 
-    async def send_text(self, openid: str, text: str, *, msg_key: str) -> bool:
+    async def send_text(self, openid: str, text: str, *, msg_key: str, logged: bool = False) -> bool:
         self.calls += 1
         raise ConnectionError("customer-service API unreachable")
 

@@ -545,7 +545,6 @@ def test_scam_all_patterns_and_none() -> None:
 
 
 SMALL = (
-    "human_handoff",
     "thanks",
     "goodbye",
     "greeting",
@@ -558,6 +557,11 @@ SMALL = (
     "why_nothing",
     "_reminder",
 )
+
+
+def test_human_handoff_names_the_quiet_period() -> None:
+    text = check(RENDERER.render_one("human_handoff", {"minutes": 30}), 400)
+    assert "30分钟" in text and "验证码" in text
 
 
 @pytest.mark.parametrize("name", SMALL)

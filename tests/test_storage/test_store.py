@@ -261,7 +261,8 @@ async def test_purge_deletes_only_old_rows(store, db):
         await store.begin_turn(key, user, when)
         await store.finish_turn(_turn(key, user, when, assessment=({"a": 1}, {"r": 2})))
     counts = await store.purge(NOW - 30 * 86400)
-    assert counts == {"messages": 4, "processed": 2, "assessments": 2, "sessions": 1, "users": 1}
+    assert counts == {"messages": 4, "processed": 2, "assessments": 2, "sessions": 1, "users": 1,
+                      "deliveries": 0, "quota_grants": 0}
     assert _rows(db, "SELECT DISTINCT created_at FROM messages") == [(new,)]
     assert sorted(_rows(db, "SELECT msg_key FROM processed")) == [("n1",), ("n2",)]
     assert sorted(_rows(db, "SELECT openid FROM users")) == [("both",), ("new-user",)]
