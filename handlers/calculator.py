@@ -28,6 +28,9 @@ def _wants_calculation(turn: Turn) -> bool:
     u = understanding_of(turn)
     if u.intent == "calculator":
         return True
+    rate_given = "apr" in u.slots or "daily_rate" in u.slots
+    if "calculator" in u.intents and "amount" in u.slots and "months" in u.slots and rate_given:
+        return True  # "借1万分12期年利率18%": a complete calculation, even if "rates" ranks first
     in_calculator = turn.session.flow == Flow.CALCULATOR
     return in_calculator and any(name in CALC_SLOTS for name in u.slots)
 

@@ -35,6 +35,7 @@ async def cancel(turn: Turn) -> Outcome:
     """退出: leave the current flow; known facts stay for the rest of the session."""
     memory = Memory.from_slots(dict(turn.session.slots))
     memory.start_flow()
+    memory.calc = {}
     return Outcome(says=(Say("cancelled"), Say("menu")), flow=None, step=None,
                    slots=memory.to_slots())
 

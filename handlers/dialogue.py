@@ -11,7 +11,7 @@ from bot.context import Outcome, Turn
 from bot.inbound import Kind
 from bot.routing import Router
 
-from .flows import answer_in_flow, has_answer, in_question_flow, start_flow
+from .flows import answer_in_flow, has_answer, has_facts, in_question_flow, start_flow
 from .memory import Memory
 from .services import services_of, understanding_of
 from .states import Flow
@@ -19,6 +19,9 @@ from .states import Flow
 __all__ = ["router"]
 
 router = Router("dialogue")
+
+#: Questions of other flows whose honest answer mentions a rejection.
+_REJECTION_FACTS = frozenset({"rejected_before", "rejected_on", "rejection_hint"})
 
 _FLOW_INTENTS = {
     "eligibility": Flow.ELIGIBILITY,
@@ -33,6 +36,8 @@ def _answers_pending_question(turn: Turn) -> bool:
     understanding = understanding_of(turn)
     requested = _FLOW_INTENTS.get(understanding.intent or "")
     if requested is not None and requested.value != turn.session.flow:
+        if requested is Flow.REJECTION and turn.session.step in _REJECTION_FACTS:
+            return True  # "是的，上周被拒的" answers the question, it does not change subject
         return False  # a change of subject to another flow
     return has_answer(turn) or not understanding.intents
 
@@ -50,7 +55,7 @@ def _flow_requested(turn: Turn) -> Flow | None:
     if turn.session.flow is None and understanding.choice is not None:
         button = services_of(turn).menu.by_choice(understanding.choice)
         return Flow(button.flow) if button else None
-    if turn.session.flow is None and not understanding.intents and has_answer(turn):
+    if turn.session.flow is None and not understanding.intents and has_facts(turn):
         return Flow.ELIGIBILITY  # facts volunteered out of the blue: assess them
     return None
 

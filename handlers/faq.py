@@ -19,6 +19,9 @@ router = Router("faq")
 
 #: intent → (template topic, article sections the answer rests on, for "为什么")
 FAQ_TOPICS: Mapping[str, tuple[str, tuple[int, ...]]] = {
+    "requirements": ("eligibility", (1, 2)),
+    "limit_factors": ("limit_factors", (4,)),
+    "rejection_reasons": ("rejection_reasons", (8,)),
     "rates": ("rates", (6, 2)),
     "channels": ("channels", (3,)),
     "special_groups": ("special_groups", (7,)),
@@ -64,7 +67,10 @@ async def small_talk(turn: Turn) -> Outcome:
     says = [Say(_SMALL_TALK[intent])]
     resume = resume_says(turn)
     if intent == "goodbye":
-        return Outcome(says=tuple(says), flow=None, step=None, slots=dict(turn.session.slots))
+        memory = Memory.from_slots(dict(turn.session.slots))
+        memory.start_flow()
+        memory.calc = {}
+        return Outcome(says=tuple(says), flow=None, step=None, slots=memory.to_slots())
     if not resume and intent == "greeting":
         says.append(Say("menu"))
     return turn.stay(*says, *resume)

@@ -124,11 +124,14 @@ def _conclude(turn: Turn, memory: Memory, flow: Flow, lead: tuple[Say, ...]) -> 
 
 
 def start_flow(turn: Turn, flow: Flow, memory: Memory | None = None) -> Outcome:
-    """Begin ``flow`` (menu click, 1/2/3, or an intent), keeping known facts."""
+    """Begin ``flow`` (menu click, 1/2/3, or an intent), keeping known facts.
+
+    The intro ("I will ask a few questions") is shown only when there is something to ask.
+    """
     memory = memory or Memory.from_slots(dict(turn.session.slots))
     memory.start_flow()
-    intro = Say(f"flow_intro_{flow.value}")
-    return advance(turn, memory, flow, (intro,))
+    intro = (Say(f"flow_intro_{flow.value}"),) if _pending(turn, memory, flow) else ()
+    return advance(turn, memory, flow, intro)
 
 
 def ask_again(turn: Turn, memory: Memory, field: str, attempt: int,
@@ -159,7 +162,9 @@ def answer_in_flow(turn: Turn) -> Outcome:
     step = turn.session.step
     memory = Memory.from_slots(dict(turn.session.slots))
     changed = memory.absorb(understanding, turn.today, step)
-    if step == VERIFICATION and understanding.yes_no is not None and not changed:
+    if step == VERIFICATION and understanding.yes_no is not None and not (
+        changed & set(VERIFICATION_FIELDS)
+    ):
         if understanding.yes_no:
             changed = memory.confirm(VERIFICATION_FIELDS)
         else:
@@ -174,6 +179,12 @@ def answer_in_flow(turn: Turn) -> Outcome:
         elif not changed:
             return ask_again(turn, memory, step, memory.tries.get(step, 0) + 1, None)
     return advance(turn, memory, flow)
+
+
+def has_facts(turn: Turn) -> bool:
+    """True when the message states profile facts (not just yes/no or "skip")."""
+    u = understanding_of(turn)
+    return any(name in PROFILE_FIELDS or name == "rejected_days_ago" for name in u.slots)
 
 
 def has_answer(turn: Turn) -> bool:

@@ -14,8 +14,13 @@ __all__ = ["router"]
 router = Router("fraud")
 
 
-@router.on(Kind.TEXT, when=lambda turn: bool(understanding_of(turn).scam_patterns))
+def _scam(turn: Turn) -> bool:
+    understanding = understanding_of(turn)
+    return bool(understanding.scam_patterns) or understanding.intent == "scam"
+
+
+@router.on(Kind.TEXT, when=_scam)
 async def scam_warning(turn: Turn) -> Outcome:
-    """Name the scam pattern firmly, then continue where the user was."""
+    """Name the scam pattern firmly (or warn in general), then continue where the user was."""
     patterns = understanding_of(turn).scam_patterns
     return turn.stay(Say("scam_warning", {"patterns": patterns}), *resume_says(turn))

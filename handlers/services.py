@@ -14,6 +14,9 @@ from .nlu import Understander, Understanding
 __all__ = ["DialogueServices", "load_services", "services_of", "understanding_of"]
 
 
+_EXPECTING = {"rejected_on": "rejected_days_ago"}
+
+
 @dataclass(frozen=True, slots=True)
 class DialogueServices:
     """Knowledge base, language understanding and menu; shared by every handler."""
@@ -23,8 +26,13 @@ class DialogueServices:
     menu: Menu
 
     def interpret(self, text: str, expecting: str | None) -> Understanding:
-        """Read one user message (the pipeline calls this once per text)."""
-        return self.understander.understand(text, expecting)
+        """Read one user message (the pipeline calls this once per text).
+
+        :param expecting: the pending question; the profile's ``rejected_on`` is asked as
+            "how long ago", which the language module reads as ``rejected_days_ago``.
+        """
+        asked = _EXPECTING.get(expecting, expecting) if expecting else None
+        return self.understander.understand(text, asked)
 
 
 def load_services() -> DialogueServices:

@@ -25,8 +25,11 @@ __all__ = [
 
 INTENT_IDS: Final[tuple[str, ...]] = (
     "eligibility",
+    "requirements",
     "rejection",
+    "rejection_reasons",
     "limit_raise",
+    "limit_factors",
     "rates",
     "channels",
     "special_groups",

@@ -62,6 +62,16 @@ class Understander:
         self._scam = ScamDetector(lex)
         self._max_gap = lex.negation_max_gap
 
+    def _as_score(self, slots: dict[str, object], out_of_range: dict[str, int]) -> None:
+        amount = slots.pop("amount")
+        if not isinstance(amount, int):
+            return
+        low, high = _score_limits(self.lexicon)
+        if low <= amount <= high:
+            slots["pay_score"] = amount
+        else:
+            out_of_range["pay_score"] = amount
+
     def understand(self, text: str, expecting: str | None = None) -> Understanding:
         """Read one user message.
 
@@ -112,6 +122,11 @@ class Understander:
             elif expecting not in slots and answer.yes_no is False:
                 negated.add(expecting)
 
+        out_of_range = dict(measured.out_of_range)
+        if expecting == "pay_score" and "pay_score" not in slots and "amount" in slots:
+            # 一千 / 一千分 read as money, but a score was asked for: it is the answer.
+            self._as_score(slots, out_of_range)
+
         choice = answer.choice if kind not in _NUMBER_KINDS else None
         scams = self._scam.detect(s, mentions)
         intents = self._intents.rank(s, answer.core, mentions, slots)
@@ -138,10 +153,17 @@ class Understander:
             approximate=frozenset(a for a in measured.approximate if a in slots),
             scam_patterns=scams,
             out_of_range=MappingProxyType(
-                {k: v for k, v in measured.out_of_range.items() if k not in slots}
+                {k: v for k, v in out_of_range.items() if k not in slots}
             ),
             products=products,
         )
+
+
+def _score_limits(lexicon: Lexicon) -> tuple[int, int]:
+    spec = lexicon.slots["pay_score"]
+    low = int(spec.minimum) if spec.minimum is not None else 0
+    high = int(spec.maximum) if spec.maximum is not None else 10**9
+    return low, high
 
 
 def _mask(text: str, selected: Sequence[Hit[Term]], numeric: frozenset[str]) -> str:

@@ -180,6 +180,8 @@ async def test_answers_leave_in_order_and_are_logged_as_out(mp, standin, db_path
     for question in questions:
         await text_json(mp, "mp-order", question)
     await wait_until(lambda: len(standin.texts_to("mp-order")) == len(questions))
+    count = "SELECT COUNT(*) FROM deliveries WHERE openid = 'mp-order'"
+    await wait_until(lambda: rows(db_path, count) == [(len(questions),)])
     sent = standin.texts_to("mp-order")
     logged = [r[0] for r in rows(db_path, "SELECT content FROM messages WHERE openid = ?"
                                  " AND direction = 'out' ORDER BY id", ("mp-order",))]
@@ -224,7 +226,9 @@ async def test_busy_is_retried_with_backoff(mp, standin, db_path):
     await wait_until(lambda: standin.texts_to("mp-busy"), timeout=5)
     assert standin.send_attempts == 3
     assert time.monotonic() - started >= 0.2 + 0.4  # two backoff sleeps
-    assert rows(db_path, "SELECT status FROM deliveries WHERE openid = 'mp-busy'") == [("sent",)]
+    query = "SELECT status FROM deliveries WHERE openid = 'mp-busy'"
+    await wait_until(lambda: rows(db_path, query) != [])  # recorded after WeChat answered
+    assert rows(db_path, query) == [("sent",)]
 
 
 @pytest.mark.parametrize("errcode", [45047, 45015])

@@ -43,7 +43,7 @@ CASES = [
     case("我能开通微粒贷吗", "eligibility"),
     case("徽粒贷咋开通😭", "eligibility", products=("weilidai",)),  # fuzzy: 徽 -> 微
     case("微利贷怎么申请", "eligibility", products=("weilidai",)),  # typo table
-    case("开通微粒贷要什么条件？？？", "eligibility"),
+    case("开通微粒贷要什么条件？？？", "requirements"),
     case("We2000和微粒贷哪个好开", "eligibility", products=("we2000", "weilidai")),
     case("能借钱吗", "eligibility"),
     case("在哪开通", "channels"),
@@ -315,6 +315,12 @@ CASES = [
     case("实名认证过了", None, {"real_name_verified": True}),
     case("没实名", None, {"real_name_verified": False}),
     case("账户正常，支付分700", None, {"account_normal": True, "pay_score": 700}),
+    case("开通需要什么条件", "requirements"),
+    case("申请条件是什么", "requirements"),
+    case("影响额度的因素有哪些", "limit_factors"),
+    case("额度怎么评估的", "limit_factors"),
+    case("常见被拒原因", "rejection_reasons"),
+    case("为什么会被拒", "rejection_reasons"),
     case("正常", None, {"account_normal": True}, expecting="account_normal"),
     case("不正常", None, {"account_normal": False}, expecting="account_normal"),
     case("嗯", None, {"account_normal": True}, expecting="account_normal"),

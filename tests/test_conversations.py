@@ -1,0 +1,111 @@
+"""Conversation transcripts (``tests/conversations/*.yaml``) run through the real webhook.
+
+Each file is one conversation with one user::
+
+    name: what this conversation shows
+    mode: plain            # or compat / safe (default plain)
+    turns:
+      - send: 支付分七百二    # or voice: TEXT | click: KEY | event: subscribe | media: image
+        after: 60           # optional: seconds the clock moves on before this turn
+        expect:
+          contains: [我, 看]       # every string must be in the reply
+          not_contains: [保证]     # none may be
+          silent: false            # true: the answer is "success" (no bubble)
+          flow: eligibility        # the session's flow afterwards (null = idle)
+          step: pay_score          # the pending question afterwards
+          slots: {pay_score: 720}  # these slots afterwards (others may exist)
+          no_slots: [identity]     # these slots must be absent
+
+Every turn goes through a signed HTTP request to a real app on a real SQLite file; the
+session is read back from the database file as an operator would. ``wxloan chat``'s
+``/save`` writes this same format.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from tests.conftest import rows
+from tests.wechat import Reply, WeChat, message_xml
+
+CONVERSATIONS = Path(__file__).with_name("conversations")
+_ids = itertools.count(7_000_000_000)
+_TURN_KEYS = {"send", "voice", "click", "event", "media"}
+
+
+def _files() -> list[Path]:
+    return sorted(CONVERSATIONS.glob("*.yaml"))
+
+
+async def _send(wechat: WeChat, openid: str, turn: dict[str, Any], mode: str) -> Reply:
+    now = int(wechat.clock())
+    if "send" in turn:
+        xml = message_xml(openid, "text", now, Content=str(turn["send"]), MsgId=next(_ids))
+    elif "voice" in turn:
+        xml = message_xml(openid, "voice", now, MediaId="m", Format="amr",
+                          Recognition=str(turn["voice"]), MsgId=next(_ids))
+    elif "click" in turn:
+        xml = message_xml(openid, "event", now, Event="CLICK", EventKey=str(turn["click"]))
+    elif "event" in turn:
+        xml = message_xml(openid, "event", now, Event=str(turn["event"]))
+    else:
+        xml = message_xml(openid, str(turn["media"]), now, MediaId="m", MsgId=next(_ids))
+    return await wechat.post(xml, mode)
+
+
+def _session(db_path: Path, openid: str) -> tuple[str | None, str | None, dict[str, Any]]:
+    found = rows(db_path, "SELECT flow, step, slots FROM sessions WHERE openid = ?", (openid,))
+    if not found:
+        return None, None, {}
+    flow, step, slots = found[0]
+    return flow, step, json.loads(slots or "{}")
+
+
+def _as_list(value: Any) -> list[str]:
+    return [str(v) for v in value] if isinstance(value, list) else [str(value)]
+
+
+@pytest.mark.parametrize("path", _files(), ids=lambda p: p.stem)
+async def test_conversation(path: Path, make_wechat, db_path, clock):
+    script = yaml.safe_load(path.read_text(encoding="utf-8"))
+    assert script.get("turns"), f"{path.name}: no turns"
+    wechat = await make_wechat()
+    openid = f"o_{path.stem}"
+    mode = script.get("mode", "plain")
+    for number, turn in enumerate(script["turns"], start=1):
+        where = f"{path.name} turn {number}"
+        assert len(_TURN_KEYS & set(turn)) == 1, f"{where}: needs exactly one of {_TURN_KEYS}"
+        clock.advance(float(turn.get("after", 1)))
+        reply = await _send(wechat, openid, turn, mode)
+        assert reply.status == 200, f"{where}: HTTP {reply.status} {reply.body[:200]}"
+        expect = turn.get("expect", {})
+        text = reply.content
+        if expect.get("silent"):
+            assert reply.body == "success", f"{where}: expected no reply, got {text!r}"
+        elif "silent" in expect or "contains" in expect:
+            assert reply.body != "success", f"{where}: expected a reply, got success"
+            assert len(text.encode("utf-8")) <= 2048, f"{where}: reply over 2048 bytes"
+        for needle in _as_list(expect.get("contains", [])):
+            assert needle in text, f"{where}: {needle!r} not in reply:\n{text}"
+        for needle in _as_list(expect.get("not_contains", [])):
+            assert needle not in text, f"{where}: {needle!r} must not be in reply:\n{text}"
+        if {"flow", "step", "slots", "no_slots"} & set(expect):
+            flow, step, slots = _session(db_path, openid)
+            if "flow" in expect:
+                assert flow == expect["flow"], f"{where}: flow {flow!r}:\n{text}"
+            if "step" in expect:
+                assert step == expect["step"], f"{where}: step {step!r}:\n{text}"
+            for key, value in expect.get("slots", {}).items():
+                assert slots.get(key) == value, f"{where}: slot {key}={slots.get(key)!r}"
+            for key in expect.get("no_slots", []):
+                assert key not in slots, f"{where}: slot {key} should be absent"
+
+
+def test_there_are_enough_conversations():
+    assert len(_files()) >= 50
