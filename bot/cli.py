@@ -24,6 +24,9 @@ from .config import ENV_VARS, Settings
 from .errors import ConfigError
 from .logs import configure_logging
 from .pipeline import CHINA_TZ
+from .simulator.chat import COMMANDS as CHAT_COMMANDS
+from .simulator.chat import add_arguments as add_chat_arguments
+from .simulator.chat import run_chat
 
 __all__ = ["main"]
 
@@ -57,6 +60,26 @@ def _parser() -> argparse.ArgumentParser:
     transcript.add_argument("--db", type=Path, help="SQLite file (default $WXLOAN_DB)")
     transcript.add_argument("--limit", type=int, default=500, help="last N messages")
 
+    chat = commands.add_parser(
+        "chat", help="chat with the bot in the terminal, as WeChat would call it",
+        description="Plays WeChat's server: signed (and encrypted) pushes, replies with "
+        "their latency. Commands inside the chat: "
+        + "; ".join(f"{name} ({meaning})" for name, meaning in CHAT_COMMANDS.items()),
+    )
+    add_chat_arguments(chat)
+
+    simulate = commands.add_parser(
+        "simulate", help="a local web page that looks like a WeChat chat window"
+    )
+    simulate.add_argument("--port", type=int, default=8000, help="port (default 8000)")
+    simulate.add_argument("--db", type=Path, help="database (default: a temporary one)")
+
+    menu = commands.add_parser("menu", help="the Official Account's custom menu")
+    menu_commands = menu.add_subparsers(dest="menu_command", required=True, metavar="ACTION")
+    menu_commands.add_parser(
+        "push", help="create the menu from knowledge/data/menu.toml through the WeChat API"
+    )
+
     purge = commands.add_parser("purge", help="delete data older than N days (retention)")
     purge.add_argument("--older-than", type=float, required=True, metavar="DAYS")
     purge.add_argument("--db", type=Path, help="SQLite file (default $WXLOAN_DB)")
@@ -68,7 +91,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
         settings = Settings.from_env()
-        if args.db is not None:
+        if getattr(args, "db", None) is not None:
             settings = settings.with_overrides(db_path=args.db)
         configure_logging(settings.log_level)
         if args.command == "serve":
@@ -79,6 +102,12 @@ def main(argv: Sequence[str] | None = None) -> int:
             return asyncio.run(_transcript(settings, args.openid, args.limit))
         if args.command == "purge":
             return asyncio.run(_purge(settings, args.older_than))
+        if args.command == "chat":
+            return asyncio.run(run_chat(args))
+        if args.command == "simulate":
+            return _simulate(args)
+        if args.command == "menu":
+            return asyncio.run(_menu_push(settings))
     except ConfigError as exc:
         print(f"wxloan: configuration error: {exc}", file=sys.stderr)
         return 2
@@ -190,4 +219,47 @@ async def _purge(settings: Settings, days: float) -> int:
     finally:
         await store.close()
     print("deleted " + ", ".join(f"{table}: {n}" for table, n in counts.items()))
+    return 0
+
+
+def _simulate(args: argparse.Namespace) -> int:
+    from .simulator.web import run_simulator
+
+    print(f"wxloan simulate: open http://127.0.0.1:{args.port}/ in a browser (Ctrl+C stops)")
+    try:
+        asyncio.run(run_simulator(port=args.port, db_path=args.db))
+    except KeyboardInterrupt:
+        pass
+    return 0
+
+
+async def _menu_push(settings: Settings) -> int:
+    import aiohttp
+
+    from handlers.menu import load_menu
+
+    from .wechat_api import ApiError, WeChatApi
+
+    if not settings.outbound_enabled:
+        raise ConfigError("wxloan menu push needs WECHAT_APP_ID and WECHAT_APP_SECRET")
+    menu = load_menu()
+    store = await open_store(settings.db_path)
+    try:
+        async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=15)) as http:
+            api = WeChatApi(session=http, store=store, api_base=settings.api_base,
+                            app_id=settings.app_id, app_secret=settings.app_secret,
+                            clock=time.time)
+            try:
+                result = await api.create_menu(menu.wechat_json())
+            except ApiError as exc:
+                print(f"wxloan menu push: {exc}", file=sys.stderr)
+                return 1
+    finally:
+        await store.close()
+    if not result.ok:
+        print(f"wxloan menu push: WeChat refused: {result.errcode} {result.errmsg}",
+              file=sys.stderr)
+        return 1
+    names = ", ".join(f"{b.name} ({b.key})" for b in menu.buttons)
+    print(f"menu created on {settings.api_base}: {names}")
     return 0

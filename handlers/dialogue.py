@@ -11,7 +11,14 @@ from bot.context import Outcome, Turn
 from bot.inbound import Kind
 from bot.routing import Router
 
-from .flows import answer_in_flow, has_answer, has_facts, in_question_flow, start_flow
+from .flows import (
+    answer_in_flow,
+    has_answer,
+    has_facts,
+    in_question_flow,
+    resume_says,
+    start_flow,
+)
 from .memory import Memory
 from .services import services_of, understanding_of
 from .states import Flow
@@ -65,6 +72,8 @@ async def flow_start(turn: Turn) -> Outcome:
     """Start (or switch to) a flow, taking any facts the message already carries."""
     flow = _flow_requested(turn)
     assert flow is not None
+    if flow.value == turn.session.flow and turn.session.step:
+        return turn.stay(*resume_says(turn))  # already there: just ask the pending question
     memory = Memory.from_slots(dict(turn.session.slots))
     memory.absorb(understanding_of(turn), turn.today, None)
     return start_flow(turn, flow, memory)

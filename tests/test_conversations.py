@@ -71,15 +71,13 @@ def _as_list(value: Any) -> list[str]:
     return [str(v) for v in value] if isinstance(value, list) else [str(value)]
 
 
-@pytest.mark.parametrize("path", _files(), ids=lambda p: p.stem)
-async def test_conversation(path: Path, make_wechat, db_path, clock):
-    script = yaml.safe_load(path.read_text(encoding="utf-8"))
-    assert script.get("turns"), f"{path.name}: no turns"
-    wechat = await make_wechat()
-    openid = f"o_{path.stem}"
+async def play(script: dict[str, Any], wechat: WeChat, db_path: Path, clock: Any,
+               openid: str, label: str) -> None:
+    """Play one transcript against a running app and check every expectation."""
+    assert script.get("turns"), f"{label}: no turns"
     mode = script.get("mode", "plain")
     for number, turn in enumerate(script["turns"], start=1):
-        where = f"{path.name} turn {number}"
+        where = f"{label} turn {number}"
         assert len(_TURN_KEYS & set(turn)) == 1, f"{where}: needs exactly one of {_TURN_KEYS}"
         clock.advance(float(turn.get("after", 1)))
         reply = await _send(wechat, openid, turn, mode)
@@ -105,6 +103,13 @@ async def test_conversation(path: Path, make_wechat, db_path, clock):
                 assert slots.get(key) == value, f"{where}: slot {key}={slots.get(key)!r}"
             for key in expect.get("no_slots", []):
                 assert key not in slots, f"{where}: slot {key} should be absent"
+
+
+@pytest.mark.parametrize("path", _files(), ids=lambda p: p.stem)
+async def test_conversation(path: Path, make_wechat, db_path, clock):
+    script = yaml.safe_load(path.read_text(encoding="utf-8"))
+    wechat = await make_wechat()
+    await play(script, wechat, db_path, clock, f"o_{path.stem}", path.name)
 
 
 def test_there_are_enough_conversations():

@@ -1,0 +1,217 @@
+"""``wxloan chat``: a terminal chat that plays WeChat's server against a webhook.
+
+By default it starts a webhook in-process (both channels, a stand-in WeChat API, a
+temporary database); ``--url`` talks to a running one instead. Every line goes out as a
+real signed push (encrypted in safe mode) and each answer is printed with its latency.
+When stdin is not a terminal it reads one message per line, so it can be scripted:
+``echo 怎么提额 | wxloan chat``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import secrets
+import sys
+import tempfile
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TextIO
+
+import aiohttp
+
+from ..standin import StandIn
+from .client import Exchange, WebhookClient
+from .local import local_bot
+from .protocol import PushBuilder
+from .transcript import Recorder
+
+__all__ = ["COMMANDS", "add_arguments", "run_chat"]
+
+COMMANDS = {
+    "/subscribe": "follow the account (welcome)",
+    "/menu KEY": "click a menu button (ELIGIBILITY, REJECTION, LIMIT_TIPS)",
+    "/voice TEXT": "a voice message WeChat transcribed to TEXT",
+    "/image": "send an image",
+    "/retry": "resend the last message with the same MsgId (as WeChat does)",
+    "/reset": "start over as a new user",
+    "/save FILE": "save this conversation as a conversation-test YAML",
+    "/quit": "leave",
+}
+_PROMPT = "你> "
+#: How long to wait for answers that arrive through the customer-service API.
+_API_WAIT = 2.0
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """The ``wxloan chat`` flags."""
+    parser.add_argument("--url", help="webhook URL of a running wxloan (default: in-process)")
+    parser.add_argument("--token", help="Token (default $WECHAT_TOKEN)")
+    parser.add_argument("--aes-key", help="EncodingAESKey (default $WECHAT_ENCODING_AES_KEY)")
+    parser.add_argument("--app-id", help="AppID (default $WECHAT_APP_ID)")
+    parser.add_argument("--mode", choices=["plain", "compat", "safe"],
+                        help="encryption mode (default: safe when an AES key is known)")
+    parser.add_argument("--miniprogram", action="store_true",
+                        help="talk to the mini-program channel (in-process only)")
+    parser.add_argument("--openid", help="the simulated user's openid (default: random)")
+    parser.add_argument("--db", type=Path, help="database for the in-process webhook")
+
+
+@dataclass
+class _Target:
+    url: str
+    builder: PushBuilder
+    standin: StandIn | None
+
+
+@asynccontextmanager
+async def _target(args: argparse.Namespace) -> AsyncIterator[_Target]:
+    env = os.environ
+    if args.url:
+        token = args.token or env.get("WECHAT_TOKEN", "")
+        if not token:
+            raise SystemExit("wxloan chat: --url needs --token (or WECHAT_TOKEN)")
+        aes_key = args.aes_key or env.get("WECHAT_ENCODING_AES_KEY", "")
+        app_id = args.app_id or env.get("WECHAT_APP_ID", "")
+        mode = args.mode or ("safe" if aes_key else "plain")
+        yield _Target(args.url, PushBuilder(token, app_id, aes_key, mode=mode), None)
+        return
+    with tempfile.TemporaryDirectory(prefix="wxloan-chat-") as tmp:
+        db_path = args.db or Path(tmp) / "chat.db"
+        async with local_bot(db_path) as bot:
+            s = bot.settings
+            if args.miniprogram:
+                builder = PushBuilder(s.wxa_token, s.wxa_app_id, s.wxa_aes_key,
+                                      mode=args.mode or "safe", data_format="json")
+                url = bot.base_url + "/miniprogram"
+            else:
+                builder = PushBuilder(s.token, s.app_id, s.aes_key, mode=args.mode or "safe")
+                url = bot.base_url + "/wechat"
+            yield _Target(url, builder, bot.standin)
+
+
+class _Session:
+    """One chat: the client, the current user, the recorder, and where output goes."""
+
+    def __init__(self, client: WebhookClient, target: _Target, openid: str, out: TextIO) -> None:
+        self.client = client
+        self.target = target
+        self.openid = openid
+        self.out = out
+        self.recorder = Recorder(mode=target.builder.mode)
+        self.seen_api = 0
+
+    def print(self, text: str) -> None:
+        print(text, file=self.out, flush=True)
+
+    async def _api_answers(self, wait: bool) -> list[str]:
+        """Answers that arrived through the (stand-in) customer-service API."""
+        standin = self.target.standin
+        if standin is None:
+            return []
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + (_API_WAIT if wait else 0.3)
+        while True:
+            texts = standin.texts_to(self.openid)
+            if len(texts) > self.seen_api or loop.time() >= deadline:
+                break
+            await asyncio.sleep(0.02)
+        await asyncio.sleep(0.05)  # let a burst of several messages land
+        texts = standin.texts_to(self.openid)
+        fresh, self.seen_api = texts[self.seen_api:], len(texts)
+        return fresh
+
+    async def show(self, exchange: Exchange, record: tuple[str, str] | None) -> None:
+        reply = exchange.reply
+        latency = f"{exchange.latency_ms:.1f} ms"
+        slow = "  ⚠ 接近微信5秒上限" if exchange.latency_ms > 4000 else ""
+        shown = reply.text
+        if reply.kind == "text":
+            self.print(f"机器人 ({latency}){slow}>\n{reply.text}\n")
+        elif reply.kind == "transfer":
+            self.print(f"机器人 ({latency})> [已转人工客服 transfer_customer_service]\n")
+        elif reply.kind == "error":
+            self.print(f"机器人 ({latency})> [错误] {reply.text}\n")
+        else:
+            self.print(f"机器人 ({latency})> [success：无被动回复]")
+        expecting_api = self.target.standin is not None and reply.kind in ("success", "transfer")
+        for text in await self._api_answers(wait=expecting_api and reply.kind == "success"):
+            self.print(f"机器人 (客服消息接口)>\n{text}\n")
+            shown = shown or text
+        if record is not None:
+            kind = reply.kind if not shown else "text"
+            self.recorder.add(record[0], record[1], kind, shown)
+
+
+async def _handle(session: _Session, line: str) -> bool:
+    """Run one input line; False when the chat should end."""
+    client, openid = session.client, session.openid
+    command, _, argument = line.partition(" ")
+    argument = argument.strip()
+    if command == "/quit":
+        return False
+    if command == "/help":
+        session.print("\n".join(f"  {name:<12} {meaning}" for name, meaning in COMMANDS.items()))
+    elif command == "/subscribe":
+        await session.show(await client.event(openid, "subscribe"), ("event", "subscribe"))
+    elif command == "/menu" and argument:
+        await session.show(await client.event(openid, "CLICK", argument), ("click", argument))
+    elif command == "/voice" and argument:
+        await session.show(await client.voice(openid, argument), ("voice", argument))
+    elif command == "/image":
+        await session.show(await client.media(openid, "image"), ("media", "image"))
+    elif command == "/retry":
+        exchange = await client.retry()
+        if exchange is None:
+            session.print("（还没有可以重发的消息）")
+        else:
+            await session.show(exchange, None)
+    elif command == "/reset":
+        session.openid = "sim-" + secrets.token_hex(6)
+        session.recorder.reset()
+        session.seen_api = 0
+        session.print(f"（新用户 {session.openid}）")
+    elif command == "/save" and argument:
+        path = session.recorder.save(Path(argument))
+        session.print(f"（已保存 {len(session.recorder.turns)} 轮对话到 {path}）")
+    elif command.startswith("/") and command in {c.split()[0] for c in COMMANDS}:
+        session.print(f"（用法：{next(c for c in COMMANDS if c.startswith(command))}）")
+    else:
+        await session.show(await client.text(openid, line), ("send", line))
+    return True
+
+
+async def run_chat(
+    args: argparse.Namespace,
+    stdin: TextIO | None = None,
+    stdout: TextIO | None = None,
+    read_line: Callable[[str], str] | None = None,
+) -> int:
+    """Chat until ``/quit`` or end of input; return the exit code."""
+    stdin = stdin or sys.stdin
+    stdout = stdout or sys.stdout
+    interactive = stdin.isatty()
+    async with _target(args) as target, aiohttp.ClientSession() as http:
+        openid = args.openid or "sim-" + secrets.token_hex(6)
+        session = _Session(WebhookClient(http, target.url, target.builder), target, openid, stdout)
+        if interactive:
+            session.print(f"wxloan chat → {target.url} ({target.builder.mode} mode), user {openid}")
+            session.print("输入消息聊天；/help 查看命令，/quit 退出。")
+        while True:
+            if interactive:
+                try:
+                    line = await asyncio.to_thread(read_line or input, _PROMPT)
+                except EOFError:
+                    break
+            else:
+                raw = stdin.readline()
+                if not raw:
+                    break
+                line = raw.rstrip("\n")
+            line = line.strip()
+            if line and not await _handle(session, line):
+                break
+    return 0
