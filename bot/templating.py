@@ -46,6 +46,7 @@ class Renderer:
             trim_blocks=True,
             lstrip_blocks=True,
             keep_trailing_newline=False,
+            auto_reload=False,  # templates are compiled once; no stat() per render
         )
         self.env.filters["yuan"] = _yuan
         self.env.filters["percent"] = _percent

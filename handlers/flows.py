@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from bot.context import Outcome, Say, Turn
-from knowledge import assess, diagnose_rejection, limit_plan, next_questions
+from knowledge import assess, diagnose_rejection, limit_plan
 
 from .memory import PROFILE_FIELDS, Memory
 from .services import services_of, understanding_of
@@ -51,17 +51,17 @@ def _ask(turn: Turn, memory: Memory, field: str, attempt: int = 0,
     )
 
 
-def _pending(turn: Turn, memory: Memory, flow: Flow) -> list[str]:
-    questions = next_questions(memory.profile, services_of(turn).kb, flow.value)
-    return [q.field for q in questions if q.field not in memory.skipped]
+def _pending(turn: Turn, memory: Memory, flow: Flow) -> str | None:
+    """The next field worth asking (the core decides), skipped ones excluded."""
+    services = services_of(turn)
+    return services.next_question(memory.profile, flow.value, frozenset(memory.skipped))
 
 
 def advance(turn: Turn, memory: Memory, flow: Flow, lead: tuple[Say, ...] = ()) -> Outcome:
     """Ask the next question that matters, or conclude the flow with its card."""
-    fields = _pending(turn, memory, flow)
+    field = _pending(turn, memory, flow)
     budget_left = QUESTION_BUDGET[flow] - len(memory.asked)
-    if fields and (budget_left > 0 or fields[0] in memory.asked):
-        field = fields[0]
+    if field is not None and (budget_left > 0 or field in memory.asked):
         if field in VERIFICATION_FIELDS and VERIFICATION not in memory.skipped and all(
             getattr(memory.profile, name) is None for name in VERIFICATION_FIELDS
         ):

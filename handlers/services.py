@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from typing import cast
 
 from bot.context import Turn
-from knowledge import KnowledgeBase, load_knowledge
+from knowledge import ApplicantProfile, KnowledgeBase, load_knowledge, next_question
 
 from .menu import Menu, load_menu
 from .nlu import Understander, Understanding
@@ -17,6 +18,26 @@ __all__ = ["DialogueServices", "load_services", "services_of", "understanding_of
 _EXPECTING = {"rejected_on": "rejected_days_ago"}
 
 
+#: Distinct (profile, flow, skipped) states whose next question is remembered. Answers
+#: cluster (the same pay-score bands, the same yes/no), so a small bounded cache serves
+#: most turns; its size bounds the memory it can take.
+QUESTION_CACHE_SIZE = 4096
+
+
+class QuestionCache:
+    """Memoises the core's ``next_question``: pure, so a cached answer is always right."""
+
+    def __init__(self, kb: KnowledgeBase, size: int = QUESTION_CACHE_SIZE) -> None:
+        self._kb = kb
+        self.lookup = functools.lru_cache(maxsize=size)(self._compute)
+
+    def _compute(
+        self, profile: ApplicantProfile, flow: str, exclude: frozenset[str]
+    ) -> str | None:
+        question = next_question(profile, self._kb, flow, exclude)
+        return None if question is None else question.field
+
+
 @dataclass(frozen=True, slots=True)
 class DialogueServices:
     """Knowledge base, language understanding and menu; shared by every handler."""
@@ -24,6 +45,13 @@ class DialogueServices:
     kb: KnowledgeBase
     understander: Understander
     menu: Menu
+    questions: QuestionCache
+
+    def next_question(
+        self, profile: ApplicantProfile, flow: str, exclude: frozenset[str]
+    ) -> str | None:
+        """The most important field still worth asking in ``flow`` (None: conclude)."""
+        return self.questions.lookup(profile, flow, exclude)
 
     def interpret(self, text: str, expecting: str | None) -> Understanding:
         """Read one user message (the pipeline calls this once per text).
@@ -37,7 +65,10 @@ class DialogueServices:
 
 def load_services() -> DialogueServices:
     """Load and validate everything the dialogue needs (about 0.1 s)."""
-    return DialogueServices(kb=load_knowledge(), understander=Understander(), menu=load_menu())
+    kb = load_knowledge()
+    return DialogueServices(
+        kb=kb, understander=Understander(), menu=load_menu(), questions=QuestionCache(kb)
+    )
 
 
 def services_of(turn: Turn) -> DialogueServices:

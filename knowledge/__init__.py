@@ -62,7 +62,7 @@ from .kb import KnowledgeBase
 from .limits import limit_plan
 from .loader import load_knowledge
 from .profile import ApplicantProfile
-from .questions import next_questions
+from .questions import next_question, next_questions
 from .records import Entry, Section
 from .results import (
     Action,
@@ -127,5 +127,6 @@ __all__ = [
     "equal_principal",
     "limit_plan",
     "load_knowledge",
+    "next_question",
     "next_questions",
 ]

@@ -22,7 +22,7 @@ re-apply date; limits → actions and what is achieved.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Hashable, Mapping
+from collections.abc import Callable, Hashable, Iterator, Mapping
 from datetime import date, timedelta
 
 from .assessment import assess
@@ -34,7 +34,7 @@ from .profile import INT_RANGES, ApplicantProfile
 from .results import Question
 from .signals import FIELD_SOURCES, hard_stops
 
-__all__ = ["PRIORITY", "next_questions"]
+__all__ = ["PRIORITY", "next_question", "next_questions"]
 
 #: Fields each flow may ask about, most important first.
 PRIORITY: Mapping[Flow, tuple[str, ...]] = {
@@ -85,22 +85,44 @@ def next_questions(
     :param flow: "eligibility", "rejection" or "limits"
     :raises ValueError: on an unknown flow
     """
-    flow = Flow(flow)
+    return tuple(_questions(profile, kb, Flow(flow), frozenset()))
+
+
+def next_question(
+    profile: ApplicantProfile,
+    kb: KnowledgeBase,
+    flow: Flow | str,
+    exclude: frozenset[str] = frozenset(),
+) -> Question | None:
+    """The first of :func:`next_questions` not in ``exclude``, or None.
+
+    The questionnaire asks one question at a time, so this stops at the first field that
+    matters instead of probing every unknown field (several times cheaper per message).
+
+    :param exclude: fields not to ask (the user skipped them)
+    """
+    return next(_questions(profile, kb, Flow(flow), exclude), None)
+
+
+def _questions(
+    profile: ApplicantProfile, kb: KnowledgeBase, flow: Flow, exclude: frozenset[str]
+) -> Iterator[Question]:
+    """Fields worth asking, lazily, in priority order."""
     if profile.overdue is Overdue.CURRENT:
-        return ()
+        return
     if flow is Flow.ELIGIBILITY and hard_stops(profile, kb):
-        return ()
+        return
     outcome = _OUTCOMES[flow]
     unknown = [f for f in PRIORITY[flow] if getattr(profile, f) is None]
     completion = _completion(flow, kb)
-    questions: list[Question] = []
     for field in unknown:
+        if field in exclude:
+            continue
         filled = {f: completion[f] for f in unknown if f != field and f in completion}
         if _matters(field, profile, kb, outcome) or (
             filled and _matters(field, profile.with_values(filled), kb, outcome)
         ):
-            questions.append(Question(field, FIELD_SOURCES[field]))
-    return tuple(questions)
+            yield Question(field, FIELD_SOURCES[field])
 
 
 def _matters(field: str, profile: ApplicantProfile, kb: KnowledgeBase, outcome: Outcome) -> bool:

@@ -100,3 +100,17 @@ def test_next_questions_never_raise_and_ask_only_unknowns(
     fields = [q.field for q in questions]
     assert len(fields) == len(set(fields))
     assert all(getattr(profile, f) is None for f in fields)
+
+
+@settings(max_examples=60, deadline=None)
+@given(profiles(), st.sampled_from(list(Flow)), st.sets(st.sampled_from(
+    ["overdue", "pay_score", "real_name_verified", "purpose", "identity", "materials",
+     "inquiries_3m", "rejection_hint"])))
+def test_next_question_is_the_first_of_next_questions(
+    kb: KnowledgeBase, profile: ApplicantProfile, flow: Flow, exclude: set[str]
+) -> None:
+    from knowledge import next_question
+
+    expected = [q for q in next_questions(profile, kb, flow) if q.field not in exclude]
+    found = next_question(profile, kb, flow, frozenset(exclude))
+    assert found == (expected[0] if expected else None)
