@@ -41,7 +41,7 @@ COMMANDS = {
     "/save FILE": "save this conversation as a conversation-test YAML",
     "/quit": "leave",
 }
-_PROMPT = "你> "
+_PROMPT = "you> "
 #: How long to wait for answers that arrive through the customer-service API.
 _API_WAIT = 2.0
 
@@ -127,19 +127,19 @@ class _Session:
     async def show(self, exchange: Exchange, record: tuple[str, str] | None) -> None:
         reply = exchange.reply
         latency = f"{exchange.latency_ms:.1f} ms"
-        slow = "  ⚠ 接近微信5秒上限" if exchange.latency_ms > 4000 else ""
+        slow = "  ⚠ close to WeChat's 5 s limit" if exchange.latency_ms > 4000 else ""
         shown = reply.text
         if reply.kind == "text":
-            self.print(f"机器人 ({latency}){slow}>\n{reply.text}\n")
+            self.print(f"bot ({latency}){slow}>\n{reply.text}\n")
         elif reply.kind == "transfer":
-            self.print(f"机器人 ({latency})> [已转人工客服 transfer_customer_service]\n")
+            self.print(f"bot ({latency})> [transfer_customer_service: handed to a human agent]\n")
         elif reply.kind == "error":
-            self.print(f"机器人 ({latency})> [错误] {reply.text}\n")
+            self.print(f"bot ({latency})> [error] {reply.text}\n")
         else:
-            self.print(f"机器人 ({latency})> [success：无被动回复]")
+            self.print(f"bot ({latency})> [success: no passive reply]")
         expecting_api = self.target.standin is not None and reply.kind in ("success", "transfer")
         for text in await self._api_answers(wait=expecting_api and reply.kind == "success"):
-            self.print(f"机器人 (客服消息接口)>\n{text}\n")
+            self.print(f"bot (customer-service API)>\n{text}\n")
             shown = shown or text
         if record is not None:
             kind = reply.kind if not shown else "text"
@@ -166,19 +166,19 @@ async def _handle(session: _Session, line: str) -> bool:
     elif command == "/retry":
         exchange = await client.retry()
         if exchange is None:
-            session.print("（还没有可以重发的消息）")
+            session.print("(nothing to resend yet)")
         else:
             await session.show(exchange, None)
     elif command == "/reset":
         session.openid = "sim-" + secrets.token_hex(6)
         session.recorder.reset()
         session.seen_api = 0
-        session.print(f"（新用户 {session.openid}）")
+        session.print(f"(new user {session.openid})")
     elif command == "/save" and argument:
         path = session.recorder.save(Path(argument))
-        session.print(f"（已保存 {len(session.recorder.turns)} 轮对话到 {path}）")
+        session.print(f"(saved {len(session.recorder.turns)} turns to {path})")
     elif command.startswith("/") and command in {c.split()[0] for c in COMMANDS}:
-        session.print(f"（用法：{next(c for c in COMMANDS if c.startswith(command))}）")
+        session.print(f"(usage: {next(c for c in COMMANDS if c.startswith(command))})")
     else:
         await session.show(await client.text(openid, line), ("send", line))
     return True
@@ -199,7 +199,7 @@ async def run_chat(
         session = _Session(WebhookClient(http, target.url, target.builder), target, openid, stdout)
         if interactive:
             session.print(f"wxloan chat → {target.url} ({target.builder.mode} mode), user {openid}")
-            session.print("输入消息聊天；/help 查看命令，/quit 退出。")
+            session.print("Type a message to chat; /help lists the commands, /quit leaves.")
         while True:
             if interactive:
                 try:

@@ -35,14 +35,14 @@ async def _chat(lines: list[str], *argv: str) -> str:
 
 async def test_piped_lines_are_answered_with_latency():
     output = await _chat(["你好", "借1万分12期，年利率18%，每月还多少"])
-    replies = re.findall(r"机器人 \((\d+\.\d) ms\)>", output)
+    replies = re.findall(r"bot \((\d+\.\d) ms\)>", output)
     assert len(replies) == 2
     assert "回复数字开始" in output and "916.80" in output
 
 
 async def test_retry_resends_the_same_message_and_gets_the_same_reply():
     output = await _chat(["1", "/retry"])
-    bubbles = [b.strip() for b in re.split(r"机器人 \([\d.]+ ms\)>", output) if b.strip()]
+    bubbles = [b.strip() for b in re.split(r"bot \([\d.]+ ms\)>", output) if b.strip()]
     assert len(bubbles) == 2 and bubbles[0] == bubbles[1]
     assert "问题1" in bubbles[0]
 
@@ -58,8 +58,8 @@ async def test_commands_send_events_voice_and_images():
 
 async def test_miniprogram_answers_arrive_through_the_api():
     output = await _chat(["你好"], "--miniprogram")
-    assert "[success：无被动回复]" in output
-    assert "机器人 (客服消息接口)>" in output and "回复数字开始" in output
+    assert "[success: no passive reply]" in output
+    assert "bot (customer-service API)>" in output and "回复数字开始" in output
 
 
 async def test_saved_session_runs_as_a_conversation_test(tmp_path, make_wechat, db_path, clock):
