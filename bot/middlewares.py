@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import itertools
 import logging
-import secrets
+import os
 
 from aiohttp import web
 from aiohttp.typedefs import Handler
@@ -15,10 +16,15 @@ __all__ = ["error_middleware"]
 
 log = logging.getLogger("wxloan.http")
 
+# Request ids: a per-process random prefix and a counter. Unique and cheap (os.urandom per
+# request showed up at 9% of the hot path in the benchmark profile).
+_PREFIX = os.urandom(3).hex()
+_COUNTER = itertools.count()
+
 @web.middleware
 async def error_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
     """Tag the request with an id; map refusals to 4xx and crashes to a logged 500."""
-    request_id = secrets.token_hex(6)
+    request_id = f"{_PREFIX}{next(_COUNTER):06x}"
     request[REQUEST_ID] = request_id
     try:
         return await handler(request)

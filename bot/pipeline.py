@@ -20,7 +20,7 @@ import datetime as dt
 import logging
 import time
 from collections.abc import Awaitable, Callable, Mapping
-from typing import Any
+from typing import Any, cast
 from dataclasses import dataclass, field, replace
 
 from storage import ClaimStatus, OutboundRecord, Session, Store, TurnRecord, mask_personal_data
@@ -185,10 +185,11 @@ class Pipeline:
                 return Result(StoredReply.from_json(stored), "duplicate")
             sender = self.senders.get(inbound.channel)
             passive = inbound.channel in self.passive_channels
-            if isinstance(sender, QuotaTracking):
-                await sender.note_inbound(inbound, now)
+            if sender is not None and _tracks_quota(sender):
+                tracking = cast(QuotaTracking, sender)
+                await tracking.note_inbound(inbound, now)
                 if not passive and inbound.kind is Kind.TEXT:
-                    self._enqueue(inbound.openid, lambda: sender.typing(inbound.openid))
+                    self._enqueue(inbound.openid, lambda: tracking.typing(inbound.openid))
             try:
                 result = await self._run_turn(inbound, claim.session, now)
             except Exception:
@@ -197,7 +198,7 @@ class Pipeline:
             reply = result.reply
             push = reply.kind == "text" and not passive
             push = push or (reply.kind == "transfer" and bool(reply.text))
-            if push and (not passive or isinstance(sender, QuotaTracking)):
+            if push and (not passive or (sender is not None and _tracks_quota(sender))):
                 # Queued while still holding the user's lock: replies leave in order.
                 self._enqueue(inbound.openid, lambda: self._deliver(inbound, reply, late=False))
             return result
@@ -287,6 +288,18 @@ class Pipeline:
 
     def _footer(self, number: int, total: int) -> str:
         return self.renderer.render_one("more_footer", {"page": number, "total": total})
+
+
+_QUOTA_TRACKING: dict[type, bool] = {}
+
+
+def _tracks_quota(sender: OutboundSender) -> bool:
+    """``isinstance(sender, QuotaTracking)``, cached per class (protocol checks are slow)."""
+    kind = type(sender)
+    known = _QUOTA_TRACKING.get(kind)
+    if known is None:
+        known = _QUOTA_TRACKING[kind] = isinstance(sender, QuotaTracking)
+    return known
 
 
 def _log_content(inbound: Inbound) -> str:

@@ -1,0 +1,249 @@
+// wxloan simulator page: a WeChat-like chat window over the simulator's JSON API.
+// Every text reaches the page through textContent, never innerHTML.
+"use strict";
+
+(() => {
+  const byId = (id) => document.querySelector(`[data-testid="${id}"]`);
+  const log = byId("chat-log");
+  const input = byId("message-input");
+  const channel = byId("channel-select");
+  const mode = byId("mode-select");
+  const format = byId("format-select");
+  const save = byId("save-test");
+  const status = byId("status");
+  const slowMs = Number(document.body.dataset.slowMs || 4000);
+  const MODE_NAMES = { plain: "明文模式", compat: "兼容模式", safe: "安全模式" };
+
+  const state = {
+    openid: document.body.dataset.openid,
+    cursor: 0,
+    seen: new Set(),
+    lastTime: 0,
+    polling: false,
+  };
+
+  function make(tag, className, text) {
+    const node = document.createElement(tag);
+    if (className) node.className = className;
+    if (text !== undefined) node.textContent = text;
+    return node;
+  }
+
+  function scrollDown() {
+    log.scrollTop = log.scrollHeight;
+  }
+
+  function formatMs(ms) {
+    if (ms === null || ms === undefined) return "";
+    return ms < 1000 ? `${Math.round(ms)} ms` : `${(ms / 1000).toFixed(2)} s`;
+  }
+
+  function stamp() {
+    const now = Date.now();
+    if (now - state.lastTime < 3 * 60 * 1000) return;
+    state.lastTime = now;
+    const time = new Date(now).toTimeString().slice(0, 5);
+    log.append(make("li", "stamp", time));
+  }
+
+  function row(side, text) {
+    stamp();
+    const item = make("li", `row ${side}`);
+    item.dataset.testid = side === "user" ? "row-user" : "row-bot";
+    const avatar = make("span", `avatar ${side}`, side === "user" ? "我" : "贷");
+    avatar.setAttribute("aria-hidden", "true");
+    const column = make("div", "column");
+    const bubble = make("div", "bubble", text);
+    bubble.dataset.testid = side === "user" ? "bubble-user" : "bubble-bot";
+    column.append(bubble);
+    item.append(avatar, column);
+    log.append(item);
+    scrollDown();
+    return { item, column, bubble };
+  }
+
+  function meta(column, source, latency, slow) {
+    const line = make("div", slow ? "meta slow" : "meta");
+    const timing = make("span", "latency", `${source} · ${formatMs(latency)}`);
+    timing.dataset.testid = "latency";
+    line.append(timing);
+    if (slow) {
+      const warn = make("span", "warning",
+        `⚠ 超过 ${slowMs / 1000} 秒，接近微信 5 秒上限`);
+      warn.dataset.testid = "slow-warning";
+      line.append(warn);
+    }
+    column.append(line);
+  }
+
+  function note(text, kind, slow) {
+    stamp();
+    const item = make("li", `note ${kind || ""}`.trim());
+    item.dataset.testid = "system-note";
+    item.append(make("span", "", text));
+    if (slow) {
+      const warn = make("span", "warning", " ⚠ 接近微信 5 秒上限");
+      warn.dataset.testid = "slow-warning";
+      item.append(warn);
+    }
+    log.append(item);
+    scrollDown();
+  }
+
+  function typing() {
+    const { item } = row("bot", "");
+    item.classList.add("typing");
+    item.dataset.testid = "typing";
+    item.querySelector(".bubble").dataset.testid = "typing-bubble";
+    return item;
+  }
+
+  function showMessages(messages) {
+    for (const message of messages || []) {
+      state.cursor = Math.max(state.cursor, message.index + 1);
+      if (state.seen.has(message.index)) continue;
+      state.seen.add(message.index);
+      const { column } = row("bot", message.text);
+      meta(column, "客服消息接口", message.latency_ms, message.slow);
+    }
+  }
+
+  function setStatus(text) {
+    status.textContent = text;
+  }
+
+  function refreshSave(turns) {
+    save.href = `/api/transcript?openid=${encodeURIComponent(state.openid)}`;
+    const empty = !turns;
+    save.classList.toggle("disabled", empty);
+    save.setAttribute("aria-disabled", String(empty));
+    save.dataset.turns = String(turns || 0);
+  }
+
+  function render(data) {
+    const reply = data.reply;
+    const prefix = data.retry ? `重试（同一 MsgId ${data.msg_id ?? "事件"}）· ` : "";
+    if (reply.kind === "text") {
+      const { column } = row("bot", reply.text);
+      meta(column, `${prefix}被动回复`, reply.latency_ms, reply.slow);
+    } else if (reply.kind === "transfer") {
+      note(`${prefix}转人工客服 transfer_customer_service · ${formatMs(reply.latency_ms)}`,
+        "", reply.slow);
+    } else if (reply.kind === "success") {
+      const how = data.channel === "mp" ? "，答案经客服消息接口送达" : "（无被动回复）";
+      note(`${prefix}webhook 回复 success · ${formatMs(reply.latency_ms)}${how}`, "",
+        reply.slow);
+    } else {
+      note(`${prefix}webhook 出错：${reply.text}`, "error");
+    }
+    showMessages(data.messages);
+    if (!data.retry) refreshSave(data.turns);
+  }
+
+  async function call(method, path, payload) {
+    const options = { method, headers: { Accept: "application/json" } };
+    if (payload !== undefined) {
+      options.headers["Content-Type"] = "application/json";
+      options.body = JSON.stringify(payload);
+    }
+    const response = await fetch(path, options);
+    const data = await response.json();
+    if (!response.ok) throw new Error(data.error || `HTTP ${response.status}`);
+    return data;
+  }
+
+  async function send(payload, echo) {
+    if (echo !== undefined) row("user", echo);
+    const pending = typing();
+    setStatus("发送中…");
+    try {
+      const data = await call("POST", "/api/send", {
+        openid: state.openid, channel: channel.value, mode: mode.value,
+        format: format.value, ...payload,
+      });
+      pending.remove();
+      render(data);
+      setStatus("");
+    } catch (error) {
+      pending.remove();
+      note(`出错：${error.message}`, "error");
+      setStatus("");
+    }
+  }
+
+  async function poll() {
+    if (state.polling) return;
+    state.polling = true;
+    try {
+      const query = new URLSearchParams({ openid: state.openid, after: String(state.cursor) });
+      const data = await call("GET", `/api/inbox?${query}`);
+      if (data.openid === state.openid) {
+        showMessages(data.messages);
+        state.cursor = Math.max(state.cursor, data.cursor);
+      }
+    } catch (error) {
+      setStatus(`收件箱：${error.message}`);
+    } finally {
+      state.polling = false;
+    }
+  }
+
+  function describeChannel() {
+    const mp = channel.value === "mp";
+    format.disabled = !mp;
+    const label = mp ? `小程序客服 · ${MODE_NAMES[mode.value]} · ${format.value.toUpperCase()}`
+      : `公众号 · ${MODE_NAMES[mode.value]}`;
+    byId("channel-label").textContent = label;
+    byId("subscribe-button").textContent = mp ? "进入会话" : "关注";
+    byId("menu").classList.toggle("mp", mp);
+    return label;
+  }
+
+  byId("composer").addEventListener("submit", (event) => {
+    event.preventDefault();
+    const text = input.value.trim();
+    if (!text) return;
+    input.value = "";
+    send({ kind: "text", text }, text);
+  });
+
+  for (const button of document.querySelectorAll(".menu-button")) {
+    button.addEventListener("click", () => {
+      send({ kind: "click", key: button.dataset.key }, `［菜单］${button.textContent}`);
+    });
+  }
+
+  byId("subscribe-button").addEventListener("click", () => {
+    note(channel.value === "mp" ? "你进入了客服会话" : "你关注了公众号");
+    send({ kind: "subscribe" }, undefined);
+  });
+  byId("image-button").addEventListener("click", () => {
+    send({ kind: "image" }, "［图片］");
+  });
+  byId("retry-button").addEventListener("click", () => {
+    note("微信重试：以同一 MsgId 重发上一条");
+    send({ kind: "retry" }, undefined);
+  });
+  byId("reset-button").addEventListener("click", async () => {
+    const data = await call("POST", "/api/reset", {});
+    state.openid = data.openid;
+    state.cursor = data.cursor;
+    state.seen.clear();
+    state.lastTime = 0;
+    log.replaceChildren();
+    byId("openid").textContent = state.openid;
+    refreshSave(0);
+    note(`新用户 ${state.openid}`);
+  });
+  save.addEventListener("click", (event) => {
+    if (save.classList.contains("disabled")) event.preventDefault();
+  });
+  for (const select of [channel, mode, format]) {
+    select.addEventListener("change", () => note(`已切换：${describeChannel()}`));
+  }
+
+  describeChannel();
+  refreshSave(0);
+  setInterval(poll, 1500);
+  document.body.dataset.ready = "true";
+})();

@@ -1,0 +1,439 @@
+"""``wxloan simulate``: a WeChat-like chat window in the browser, driving a local wxloan.
+
+The page (``page/``: one Jinja template, one stylesheet, one script; no framework, no
+CDN) talks to a small JSON API served by the same aiohttp app. Every message the page
+sends goes through the real webhook path: :class:`~.protocol.PushBuilder` signs (and in
+compatible/safe mode encrypts) a push with the local bot's credentials and
+:class:`~.client.WebhookClient` POSTs it to ``/wechat`` or ``/miniprogram``. Answers that
+WeChat would deliver through the customer-service API (every mini-program answer, Official
+Account deadline fallbacks, hand-off notes) are read back from the stand-in API.
+
+Routes:
+
+* ``GET /`` — the chat page;
+* ``POST /api/send`` — ``{openid, kind, text, key, mode, channel, format}`` with ``kind``
+  one of ``text``, ``click``, ``subscribe``, ``image``, ``retry``; answers the decoded
+  reply, its latency, and the customer-service messages that arrived meanwhile;
+* ``GET /api/inbox?openid=…&after=N`` — customer-service messages to ``openid`` after the
+  first ``N`` the stand-in received (``cursor`` in the answer is the next ``N``);
+* ``POST /api/reset`` — a new user (fresh openid);
+* ``GET /api/transcript?openid=…`` — the session as a conversation-test YAML download.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import re
+import secrets
+import tempfile
+import time
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+import jinja2
+from aiohttp import web
+
+from handlers.menu import load_menu
+
+from ..standin import SentMessage
+from .client import Exchange, WebhookClient
+from .local import LocalBot, local_bot
+from .protocol import PushBuilder
+from .transcript import Recorder
+
+__all__ = ["PAGE_DIR", "SLOW_MS", "create_simulator_app", "run_simulator"]
+
+#: The page's template, stylesheet and script.
+PAGE_DIR = Path(__file__).with_name("page")
+#: A reply slower than this (ms) is flagged: WeChat gives up after 5 s.
+SLOW_MS = 4000.0
+#: How long ``/api/send`` waits for customer-service messages after a ``success`` reply.
+INBOX_WAIT = 5.0
+#: After the first customer-service message, how long a quiet spell ends the wait.
+INBOX_QUIET = 0.3
+
+MODES = ("plain", "compat", "safe")
+CHANNELS = ("oa", "mp")
+FORMATS = ("xml", "json")
+KINDS = ("text", "click", "subscribe", "image", "retry")
+MAX_TEXT = 2000
+_OPENID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+_STATIC = {"style.css": "text/css", "app.js": "text/javascript"}
+_CSP = (
+    "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+    "connect-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
+)
+
+
+def new_openid() -> str:
+    """A fresh simulated user."""
+    return "o_sim_" + secrets.token_hex(6)
+
+
+@dataclass
+class _Push:
+    """What :meth:`Simulator.retry` needs to resend a push byte-for-byte equivalent."""
+
+    url: str
+    builder: PushBuilder
+    fields: dict[str, Any]
+    channel: str
+
+
+@dataclass
+class _User:
+    """One simulated user: their transcript, their pushes, their last push for retry."""
+
+    openid: str
+    recorder: Recorder = field(
+        default_factory=lambda: Recorder(name="recorded with wxloan simulate")
+    )
+    lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+    started: list[float] = field(default_factory=list)
+    last: _Push | None = None
+
+
+class SimulatorError(ValueError):
+    """A bad API request (answered 400 with the message)."""
+
+
+class Simulator:
+    """The simulator's state: the local bot, one HTTP session, the simulated users."""
+
+    def __init__(self, bot: LocalBot) -> None:
+        self.bot = bot
+        self.users: dict[str, _User] = {}
+        self._http: aiohttp.ClientSession | None = None
+
+    @property
+    def http(self) -> aiohttp.ClientSession:
+        if self._http is None:
+            raise RuntimeError("the simulator app is not started")
+        return self._http
+
+    def user(self, openid: str) -> _User:
+        if not _OPENID.match(openid):
+            raise SimulatorError("openid: 1-64 letters, digits, '_' or '-'")
+        found = self.users.get(openid)
+        if found is None:
+            found = self.users[openid] = _User(openid)
+        return found
+
+    def builder(self, channel: str, mode: str, data_format: str) -> tuple[str, PushBuilder]:
+        """The webhook URL and a push builder with the local bot's credentials."""
+        s = self.bot.settings
+        if channel == "mp":
+            return self.bot.base_url + "/miniprogram", PushBuilder(
+                s.wxa_token,
+                s.wxa_app_id,
+                s.wxa_aes_key,
+                account="gh_simulator_mp",
+                mode=mode,
+                data_format=data_format,
+            )
+        return self.bot.base_url + "/wechat", PushBuilder(
+            s.token, s.app_id, s.aes_key, mode=mode, data_format="xml"
+        )
+
+    # -- customer-service messages ---------------------------------------------------
+
+    def _message(self, index: int, sent: SentMessage, user: _User) -> dict[str, Any]:
+        if sent.msgtype == "text":
+            text = str(sent.body.get("text", {}).get("content", ""))
+        else:
+            text = f"[{sent.msgtype}]"
+        pushed = [t for t in user.started if t <= sent.at]
+        latency = (sent.at - pushed[-1]) * 1000 if pushed else None
+        return {
+            "index": index,
+            "channel": "oa" if sent.app_id == self.bot.settings.app_id else "mp",
+            "msgtype": sent.msgtype,
+            "text": text,
+            "latency_ms": None if latency is None else round(latency, 1),
+            "slow": latency is not None and latency > SLOW_MS,
+        }
+
+    def inbox(self, user: _User, after: int) -> tuple[list[dict[str, Any]], int]:
+        """Customer-service messages to ``user`` among the stand-in's ``after:`` ones."""
+        sent = list(self.bot.standin.sent)
+        found = [
+            self._message(i, m, user)
+            for i, m in enumerate(sent)
+            if i >= after and m.touser == user.openid
+        ]
+        return found, len(sent)
+
+    async def wait_inbox(self, user: _User, after: int) -> list[dict[str, Any]]:
+        """Wait (at most :data:`INBOX_WAIT`) for messages to ``user``, then a quiet spell."""
+        deadline = time.monotonic() + INBOX_WAIT
+        found: list[dict[str, Any]] = []
+        quiet_until = deadline
+        while time.monotonic() < min(deadline, quiet_until):
+            now_found, _ = self.inbox(user, after)
+            if len(now_found) > len(found):
+                found = now_found
+                quiet_until = time.monotonic() + INBOX_QUIET
+            await asyncio.sleep(0.05)
+        return self.inbox(user, after)[0] if found else found
+
+    # -- pushes --------------------------------------------------------------------
+
+    async def send(self, request: dict[str, Any]) -> dict[str, Any]:
+        """Carry out one ``/api/send`` request."""
+        kind = _choice(request, "kind", KINDS, None)
+        user = self.user(str(request.get("openid", "")))
+        async with user.lock:
+            if kind == "retry":
+                return await self._retry(user)
+            channel = _choice(request, "channel", CHANNELS, "oa")
+            mode = _choice(request, "mode", MODES, "plain")
+            data_format = _choice(request, "format", FORMATS, "xml") if channel == "mp" else "xml"
+            url, builder = self.builder(channel, mode, data_format)
+            client = WebhookClient(self.http, url, builder)
+            record: tuple[str, str]
+            if kind == "text":
+                text = request.get("text")
+                if not isinstance(text, str) or not text.strip() or len(text) > MAX_TEXT:
+                    raise SimulatorError(f"text: 1 to {MAX_TEXT} characters")
+                push, record = client.text(user.openid, text), ("send", text)
+            elif kind == "click":
+                key = request.get("key")
+                if not isinstance(key, str) or not key or len(key.encode()) > 128:
+                    raise SimulatorError("key: a menu EventKey")
+                push, record = client.event(user.openid, "CLICK", key), ("click", key)
+            elif kind == "subscribe":
+                # The mini-program has no "follow": entering the chat plays that part.
+                event = "user_enter_tempsession" if channel == "mp" else "subscribe"
+                push, record = client.event(user.openid, event), ("event", "subscribe")
+            else:
+                push, record = client.media(user.openid, "image"), ("media", "image")
+            after = len(self.bot.standin.sent)
+            user.started.append(time.time())
+            exchange = await push
+            user.last = _Push(url, builder, dict(exchange.fields), channel)
+            messages: list[dict[str, Any]] = []
+            if exchange.reply.kind in ("success", "transfer"):
+                messages = await self.wait_inbox(user, after)
+            self._record(user, mode, record, exchange, messages)
+            return self._answer(user, exchange, messages, channel, retry=False)
+
+    async def _retry(self, user: _User) -> dict[str, Any]:
+        last = user.last
+        if last is None:
+            raise SimulatorError("nothing to retry yet")
+        client = WebhookClient(self.http, last.url, last.builder)
+        user.started.append(time.time())
+        exchange = await client.push(last.fields)
+        return self._answer(user, exchange, [], last.channel, retry=True)
+
+    def _record(
+        self,
+        user: _User,
+        mode: str,
+        record: tuple[str, str],
+        exchange: Exchange,
+        messages: list[dict[str, Any]],
+    ) -> None:
+        reply = exchange.reply
+        if reply.kind == "error":
+            return
+        user.recorder.mode = mode
+        if reply.kind == "success" and messages:
+            # What WeChat shows the user; replayed on /wechat it is the passive reply.
+            text = "\n".join(m["text"] for m in messages if m["msgtype"] == "text")
+            user.recorder.add(record[0], record[1], "text", text)
+        else:
+            user.recorder.add(record[0], record[1], reply.kind, reply.text)
+
+    def _answer(
+        self,
+        user: _User,
+        exchange: Exchange,
+        messages: list[dict[str, Any]],
+        channel: str,
+        *,
+        retry: bool,
+    ) -> dict[str, Any]:
+        reply = exchange.reply
+        return {
+            "openid": user.openid,
+            "channel": channel,
+            "retry": retry,
+            "msg_id": exchange.fields.get("MsgId"),
+            "reply": {
+                "kind": reply.kind,
+                "text": reply.text,
+                "latency_ms": round(exchange.latency_ms, 1),
+                "slow": exchange.latency_ms > SLOW_MS,
+            },
+            "messages": messages,
+            "cursor": len(self.bot.standin.sent),
+            "turns": len(user.recorder.turns),
+        }
+
+
+def _choice(
+    request: dict[str, Any], name: str, allowed: tuple[str, ...], default: str | None
+) -> str:
+    value = request.get(name, default)
+    if value not in allowed:
+        raise SimulatorError(f"{name}: one of {', '.join(allowed)}")
+    return str(value)
+
+
+SIMULATOR = web.AppKey("simulator", Simulator)
+PAGE = web.AppKey("page", jinja2.Environment)
+
+
+def page_environment() -> jinja2.Environment:
+    """The page's own Jinja environment: HTML, everything escaped (not the reply Renderer)."""
+    return jinja2.Environment(
+        loader=jinja2.FileSystemLoader(PAGE_DIR),
+        autoescape=True,
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+
+
+@web.middleware
+async def _headers(request: web.Request, handler: Any) -> web.StreamResponse:
+    try:
+        response: web.StreamResponse = await handler(request)
+    except SimulatorError as exc:
+        response = web.json_response({"error": str(exc)}, status=400)
+    response.headers.setdefault("Content-Security-Policy", _CSP)
+    response.headers.setdefault("X-Content-Type-Options", "nosniff")
+    response.headers.setdefault("Referrer-Policy", "no-referrer")
+    response.headers.setdefault("Cache-Control", "no-store")
+    return response
+
+
+async def _index(request: web.Request) -> web.Response:
+    sim = request.app[SIMULATOR]
+    openid = new_openid()
+    sim.user(openid)
+    html = (
+        request.app[PAGE]
+        .get_template("index.html.j2")
+        .render(
+            openid=openid,
+            buttons=load_menu().buttons,
+            slow_ms=int(SLOW_MS),
+        )
+    )
+    return web.Response(text=html, content_type="text/html")
+
+
+async def _static(request: web.Request) -> web.Response:
+    name = request.match_info["name"]
+    content_type = _STATIC.get(name)
+    if content_type is None:
+        raise web.HTTPNotFound()
+    return web.Response(
+        text=(PAGE_DIR / name).read_text(encoding="utf-8"),
+        content_type=content_type,
+        charset="utf-8",
+    )
+
+
+async def _json_body(request: web.Request) -> dict[str, Any]:
+    try:
+        body = await request.json()
+    except ValueError as exc:
+        raise SimulatorError("the body must be a JSON object") from exc
+    if not isinstance(body, dict):
+        raise SimulatorError("the body must be a JSON object")
+    return body
+
+
+async def _send(request: web.Request) -> web.Response:
+    answer = await request.app[SIMULATOR].send(await _json_body(request))
+    return web.json_response(answer)
+
+
+async def _inbox(request: web.Request) -> web.Response:
+    sim = request.app[SIMULATOR]
+    user = sim.user(request.query.get("openid", ""))
+    try:
+        after = int(request.query.get("after", "0"))
+    except ValueError as exc:
+        raise SimulatorError("after: a number") from exc
+    messages, cursor = sim.inbox(user, max(after, 0))
+    return web.json_response({"openid": user.openid, "messages": messages, "cursor": cursor})
+
+
+async def _reset(request: web.Request) -> web.Response:
+    sim = request.app[SIMULATOR]
+    openid = new_openid()
+    sim.user(openid)
+    return web.json_response({"openid": openid, "cursor": len(sim.bot.standin.sent)})
+
+
+async def _transcript(request: web.Request) -> web.Response:
+    sim = request.app[SIMULATOR]
+    openid = request.query.get("openid", "")
+    user = sim.user(openid)
+    if not user.recorder.turns:
+        raise SimulatorError("nothing recorded for this user yet")
+    return web.Response(
+        text=user.recorder.dump(),
+        content_type="application/x-yaml",
+        charset="utf-8",
+        headers={"Content-Disposition": f'attachment; filename="simulator-{openid}.yaml"'},
+    )
+
+
+async def create_simulator_app(bot: LocalBot) -> web.Application:
+    """The simulator's web app (page and JSON API) in front of a running local bot."""
+    app = web.Application(middlewares=[_headers], client_max_size=64 * 1024)
+    sim = Simulator(bot)
+    app[SIMULATOR] = sim
+    app[PAGE] = page_environment()
+
+    async def http_session(_: web.Application) -> AsyncIterator[None]:
+        sim._http = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=30))
+        yield
+        await sim._http.close()
+        sim._http = None
+
+    app.cleanup_ctx.append(http_session)
+    app.router.add_get("/", _index)
+    app.router.add_get("/static/{name}", _static)
+    app.router.add_post("/api/send", _send)
+    app.router.add_get("/api/inbox", _inbox)
+    app.router.add_post("/api/reset", _reset)
+    app.router.add_get("/api/transcript", _transcript)
+    return app
+
+
+async def run_simulator(
+    port: int = 8000, db_path: Path | None = None, host: str = "127.0.0.1"
+) -> None:
+    """Serve the simulator on ``host:port`` until cancelled.
+
+    :param db_path: the local bot's SQLite file; a throw-away one when ``None``.
+    """
+    with contextlib.ExitStack() as stack:
+        if db_path is None:
+            folder = stack.enter_context(tempfile.TemporaryDirectory(prefix="wxloan-sim-"))
+            db_path = Path(folder) / "simulator.db"
+        async with local_bot(db_path) as bot:
+            runner = web.AppRunner(await create_simulator_app(bot), access_log=None)
+            await runner.setup()
+            try:
+                await web.TCPSite(runner, host, port).start()
+                bound = runner.addresses[0][1] if runner.addresses else port
+                shown = f"[{host}]" if ":" in host else host
+                print(
+                    f"wxloan simulator: http://{shown}:{bound}/  (webhook {bot.base_url}, "
+                    f"database {db_path}); Ctrl-C to stop",
+                    flush=True,
+                )
+                await asyncio.Event().wait()
+            finally:
+                await runner.cleanup()

@@ -1,0 +1,400 @@
+"""``wxloan simulate``: the browser simulator's JSON API, its page, and a real browser.
+
+The API tests drive :func:`bot.simulator.web.create_simulator_app` in front of a real
+local bot (``local_bot``: a wxloan webhook and a stand-in WeChat API on loopback), so every
+message is a signed push over HTTP. The browser test loads the page in headless Debian
+Chromium through Playwright and leaves a screenshot in ``tests/artifacts/simulator.png``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+import pytest
+import yaml
+
+from bot.simulator import web as simweb
+from bot.simulator.local import LocalBot, local_bot
+from bot.simulator.web import create_simulator_app, run_simulator
+from tests.test_conversations import test_conversation as replay_conversation
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+ARTIFACTS = Path(__file__).resolve().parents[1] / "artifacts"
+
+
+@pytest.fixture
+async def bot(tmp_path: Path):
+    async with local_bot(tmp_path / "sim.db") as running:
+        yield running
+
+
+@pytest.fixture
+async def sim(aiohttp_client, bot: LocalBot):
+    return await aiohttp_client(await create_simulator_app(bot))
+
+
+async def new_user(sim) -> str:
+    resp = await sim.post("/api/reset", json={})
+    assert resp.status == 200
+    return str((await resp.json())["openid"])
+
+
+async def send(sim, openid: str, **payload: Any) -> dict[str, Any]:
+    resp = await sim.post("/api/send", json={"openid": openid, **payload})
+    data = await resp.json()
+    assert resp.status == 200, data
+    return dict(data)
+
+
+# -- the page -------------------------------------------------------------------------
+
+
+async def test_page_has_the_menu_and_the_controls(sim):
+    resp = await sim.get("/")
+    assert resp.status == 200
+    assert resp.content_type == "text/html"
+    assert "script-src 'self'" in resp.headers["Content-Security-Policy"]
+    html = await resp.text()
+    for testid in (
+        "chat-log",
+        "message-input",
+        "send-button",
+        "menu-ELIGIBILITY",
+        "menu-REJECTION",
+        "menu-LIMIT_TIPS",
+        "mode-select",
+        "channel-select",
+        "format-select",
+        "subscribe-button",
+        "image-button",
+        "retry-button",
+        "reset-button",
+        "save-test",
+        "openid",
+    ):
+        assert f'data-testid="{testid}"' in html, testid
+    assert "能否开通" in html and "<script>" not in html  # no inline script
+    openid = re.search(r'data-openid="([^"]+)"', html)
+    assert openid and openid.group(1).startswith("o_sim_")
+    for name, kind in (("style.css", "text/css"), ("app.js", "text/javascript")):
+        static = await sim.get(f"/static/{name}")
+        assert static.status == 200 and static.content_type == kind
+    assert (await sim.get("/static/index.html.j2")).status == 404
+
+
+def test_page_environment_escapes_everything():
+    template = simweb.page_environment().from_string("{{ value }}")
+    assert template.render(value="<b>&") == "&lt;b&gt;&amp;"
+
+
+# -- the JSON API ---------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("mode", ["plain", "compat", "safe"])
+async def test_official_account_text_gets_the_passive_reply(sim, mode):
+    openid = await new_user(sim)
+    data = await send(sim, openid, kind="text", text="微粒贷利率多少", mode=mode, channel="oa")
+    reply = data["reply"]
+    assert reply["kind"] == "text"
+    assert "利率参考" in reply["text"]
+    assert 0 < reply["latency_ms"] < 4000 and reply["slow"] is False
+    assert data["messages"] == [] and data["msg_id"] and data["turns"] == 1
+
+
+async def test_menu_click_starts_the_questionnaire(sim):
+    openid = await new_user(sim)
+    data = await send(sim, openid, kind="click", key="ELIGIBILITY", mode="safe")
+    assert data["reply"]["kind"] == "text"
+    assert "问题1" in data["reply"]["text"]
+    data = await send(sim, openid, kind="text", text="没有", mode="safe")
+    assert "问题2" in data["reply"]["text"]
+
+
+async def test_subscribe_and_image(sim):
+    openid = await new_user(sim)
+    welcome = await send(sim, openid, kind="subscribe")
+    assert "微信借贷助手" in welcome["reply"]["text"]
+    image = await send(sim, openid, kind="image")
+    assert image["reply"]["kind"] == "text" and "文字" in image["reply"]["text"]
+
+
+@pytest.mark.parametrize("data_format", ["json", "xml"])
+@pytest.mark.parametrize("mode", ["plain", "safe"])
+async def test_miniprogram_answer_arrives_through_the_inbox(sim, bot, mode, data_format):
+    openid = await new_user(sim)
+    data = await send(
+        sim, openid, kind="text", text="微粒贷利率多少", channel="mp", mode=mode, format=data_format
+    )
+    assert data["reply"]["kind"] == "success"  # the HTTP answer carries nothing
+    [message] = data["messages"]
+    assert message["channel"] == "mp" and message["msgtype"] == "text"
+    assert "利率参考" in message["text"]
+    assert message["latency_ms"] is not None and message["slow"] is False
+    assert bot.standin.texts_to(openid) == [message["text"]]
+
+    resp = await sim.get("/api/inbox", params={"openid": openid, "after": "0"})
+    inbox = await resp.json()
+    assert [m["text"] for m in inbox["messages"]] == [message["text"]]
+    assert inbox["cursor"] == message["index"] + 1
+    resp = await sim.get("/api/inbox", params={"openid": openid, "after": inbox["cursor"]})
+    assert (await resp.json())["messages"] == []
+
+
+async def test_miniprogram_enter_session_is_welcomed(sim):
+    openid = await new_user(sim)
+    data = await send(sim, openid, kind="subscribe", channel="mp", format="json")
+    assert data["reply"]["kind"] == "success"
+    assert any("微信借贷助手" in m["text"] for m in data["messages"])
+
+
+async def test_inbox_shows_only_this_users_messages(sim):
+    first, second = await new_user(sim), await new_user(sim)
+    await send(sim, first, kind="text", text="你好", channel="mp")
+    resp = await sim.get("/api/inbox", params={"openid": second, "after": "0"})
+    assert (await resp.json())["messages"] == []
+
+
+async def test_hand_off_note_arrives_through_the_inbox(sim):
+    openid = await new_user(sim)
+    data = await send(sim, openid, kind="text", text="转人工", mode="safe")
+    assert data["reply"]["kind"] == "transfer"
+    assert any("人工" in m["text"] for m in data["messages"])
+
+
+async def test_retry_resends_the_same_msgid_and_gets_the_same_reply(sim, bot):
+    openid = await new_user(sim)
+    first = await send(sim, openid, kind="text", text="支付分七百二能开通吗", mode="safe")
+    again = await send(sim, openid, kind="retry")
+    assert again["retry"] is True
+    assert again["msg_id"] == first["msg_id"]
+    assert again["reply"]["kind"] == "text"
+    assert again["reply"]["text"] == first["reply"]["text"]
+    assert again["turns"] == first["turns"] == 1  # a retry is not a new turn
+
+
+async def test_miniprogram_retry_is_answered_once(sim, bot):
+    openid = await new_user(sim)
+    await send(sim, openid, kind="text", text="你好", channel="mp", mode="safe")
+    again = await send(sim, openid, kind="retry")
+    assert again["reply"]["kind"] == "success"
+    await asyncio.sleep(0.3)
+    assert len(bot.standin.texts_to(openid)) == 1
+
+
+async def test_slow_replies_are_flagged(sim, monkeypatch):
+    monkeypatch.setattr(simweb, "SLOW_MS", 0.0)
+    openid = await new_user(sim)
+    data = await send(sim, openid, kind="text", text="你好")
+    assert data["reply"]["slow"] is True
+    data = await send(sim, openid, kind="text", text="你好", channel="mp")
+    assert all(m["slow"] for m in data["messages"]) and data["messages"]
+
+
+async def test_transcript_is_a_conversation_test(sim, tmp_path, make_wechat, db_path, clock):
+    openid = await new_user(sim)
+    await send(sim, openid, kind="subscribe", mode="safe")
+    await send(sim, openid, kind="click", key="ELIGIBILITY", mode="safe")
+    await send(sim, openid, kind="text", text="没有", mode="safe")
+    await send(sim, openid, kind="retry")
+    await send(sim, openid, kind="text", text="七百八", channel="mp", format="json")
+    await send(sim, openid, kind="image", mode="safe")
+
+    resp = await sim.get("/api/transcript", params={"openid": openid})
+    assert resp.status == 200
+    assert resp.content_type == "application/x-yaml"
+    assert resp.headers["Content-Disposition"].startswith("attachment;")
+    text = await resp.text()
+    script = yaml.safe_load(text)
+    assert script["mode"] == "safe"
+    turns = script["turns"]
+    assert [next(iter(t)) for t in turns] == ["event", "click", "send", "send", "media"]
+    assert turns[1] == {
+        "click": "ELIGIBILITY",
+        "expect": {"contains": [turns[1]["expect"]["contains"][0]]},
+    }
+    assert "问题2" in turns[2]["expect"]["contains"][0]
+    assert "问题3" in turns[3]["expect"]["contains"][0]  # the mini-program's API answer
+
+    # The saved file passes as a conversation test, replayed on a fresh webhook.
+    saved = tmp_path / "recorded.yaml"
+    saved.write_text(text, encoding="utf-8")
+    await replay_conversation(saved, make_wechat, db_path, clock)
+
+
+async def test_reset_starts_a_new_user_with_an_empty_transcript(sim):
+    openid = await new_user(sim)
+    await send(sim, openid, kind="text", text="你好")
+    other = await new_user(sim)
+    assert other != openid
+    resp = await sim.get("/api/transcript", params={"openid": other})
+    assert resp.status == 400
+
+
+@pytest.mark.parametrize(
+    "payload",
+    [
+        {"kind": "dance"},
+        {"kind": "text", "text": "   "},
+        {"kind": "text", "text": "x" * 2001},
+        {"kind": "text", "text": "hi", "mode": "loud"},
+        {"kind": "text", "text": "hi", "channel": "sms"},
+        {"kind": "text", "text": "hi", "channel": "mp", "format": "csv"},
+        {"kind": "click"},
+        {"kind": "retry"},
+        {"kind": "text", "text": "hi", "openid": "<script>"},
+    ],
+)
+async def test_bad_requests_are_refused(sim, payload):
+    body = {"openid": "o_sim_bad", **payload}
+    resp = await sim.post("/api/send", json=body)
+    assert resp.status == 400
+    assert "error" in await resp.json()
+
+
+async def test_bad_bodies_and_queries_are_refused(sim):
+    resp = await sim.post(
+        "/api/send", data=b"not json", headers={"Content-Type": "application/json"}
+    )
+    assert resp.status == 400
+    resp = await sim.post("/api/send", json=["a list"])
+    assert resp.status == 400
+    resp = await sim.get("/api/inbox", params={"openid": "o_sim_x", "after": "many"})
+    assert resp.status == 400
+
+
+async def test_run_simulator_serves_until_cancelled(tmp_path, capsys):
+    task = asyncio.create_task(run_simulator(port=0, db_path=tmp_path / "run.db"))
+    url = None
+    for _ in range(200):
+        await asyncio.sleep(0.05)
+        found = re.search(r"http://127\.0\.0\.1:\d+/", capsys.readouterr().out)
+        if found:
+            url = found.group(0)
+            break
+    assert url, "run_simulator printed no URL"
+    async with aiohttp.ClientSession() as session, session.get(url) as resp:
+        assert resp.status == 200
+        assert "微信借贷助手" in await resp.text()
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+
+
+# -- a real browser -------------------------------------------------------------------
+
+
+async def test_browser_session(bot, aiohttp_server, monkeypatch):
+    if not CHROMIUM.exists():
+        pytest.skip("/usr/bin/chromium is missing (Debian package 'chromium')")
+    playwright_api = pytest.importorskip(
+        "playwright.async_api", reason="the 'playwright' Python package is not installed"
+    )
+    expect = playwright_api.expect
+
+    server = await aiohttp_server(await create_simulator_app(bot), host="127.0.0.1")
+    url = str(server.make_url("/"))
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    errors: list[str] = []
+
+    async with playwright_api.async_playwright() as playwright:
+        browser = await playwright.chromium.launch(
+            executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS
+        )
+        try:
+            context = await browser.new_context(
+                viewport={"width": 1040, "height": 820}, locale="zh-CN", accept_downloads=True
+            )
+            page = await context.new_page()
+            page.set_default_timeout(15_000)
+            page.on("pageerror", lambda exc: errors.append(str(exc)))
+            page.on("console", lambda msg: errors.append(msg.text) if msg.type == "error" else None)
+            await page.goto(url)
+            await expect(page.locator("body")).to_have_attribute("data-ready", "true")
+            bot_bubbles = page.get_by_test_id("bubble-bot")
+
+            # Official Account, plaintext: a question and its passive reply.
+            await page.get_by_test_id("message-input").fill("微粒贷利率多少")
+            await page.get_by_test_id("send-button").click()
+            await expect(page.get_by_test_id("bubble-user").last).to_have_text("微粒贷利率多少")
+            await expect(bot_bubbles).to_have_count(1)
+            await expect(bot_bubbles.last).to_contain_text("利率参考")
+            await expect(page.get_by_test_id("latency").last).to_contain_text("被动回复")
+
+            # The menu: ELIGIBILITY starts the questionnaire; answer it in safe mode.
+            await page.get_by_test_id("menu-ELIGIBILITY").click()
+            await expect(bot_bubbles).to_have_count(2)
+            await expect(bot_bubbles.last).to_contain_text("问题1")
+            await page.get_by_test_id("mode-select").select_option("safe")
+            await page.get_by_test_id("message-input").fill("没有")
+            await page.get_by_test_id("message-input").press("Enter")
+            await expect(bot_bubbles).to_have_count(3)
+            await expect(bot_bubbles.last).to_contain_text("问题2")
+
+            # Mini-program, JSON: the answer comes through the customer-service API.
+            await page.get_by_test_id("channel-select").select_option("mp")
+            await expect(page.get_by_test_id("format-select")).to_be_enabled()
+            await page.get_by_test_id("format-select").select_option("json")
+            await expect(page.get_by_test_id("channel-label")).to_contain_text("小程序")
+            await page.get_by_test_id("message-input").fill("七百八")
+            await page.get_by_test_id("send-button").click()
+            await expect(bot_bubbles).to_have_count(4)
+            await expect(bot_bubbles.last).to_contain_text("问题3")
+            await expect(page.get_by_test_id("latency").last).to_contain_text("客服消息接口")
+            await expect(page.get_by_test_id("system-note").last).to_contain_text("success")
+            await expect(page.get_by_test_id("slow-warning")).to_have_count(0)
+
+            # 保存为测试: the download is the conversation-test YAML.
+            save = page.get_by_test_id("save-test")
+            await expect(save).to_have_attribute("aria-disabled", "false")
+            async with page.expect_download() as download_info:
+                await save.click()
+            download = await download_info.value
+            assert download.suggested_filename.endswith(".yaml")
+            script = yaml.safe_load(Path(await download.path()).read_text(encoding="utf-8"))
+            assert [next(iter(t)) for t in script["turns"]] == ["send", "click", "send", "send"]
+            assert script["turns"][1]["click"] == "ELIGIBILITY"
+            assert "问题3" in script["turns"][3]["expect"]["contains"][0]
+            assert script["mode"] == "safe"
+            await page.screenshot(path=str(ARTIFACTS / "simulator.png"))
+
+            # Nothing the page shows is markup: a reply-like text with tags stays text.
+            await page.get_by_test_id("message-input").fill("<b>粗体</b>")
+            await page.get_by_test_id("send-button").click()
+            await expect(page.get_by_test_id("bubble-user").last).to_have_text("<b>粗体</b>")
+            await expect(bot_bubbles).to_have_count(5)
+
+            # A new user: an empty chat, a new openid, nothing to save yet.
+            old = await page.get_by_test_id("openid").text_content()
+            await page.get_by_test_id("reset-button").click()
+            await expect(page.get_by_test_id("openid")).not_to_have_text(old or "")
+            await expect(bot_bubbles).to_have_count(0)
+            await expect(save).to_have_attribute("aria-disabled", "true")
+
+            # A reply over the limit gets a visible warning under its bubble.
+            monkeypatch.setattr(simweb, "SLOW_MS", 0.0)
+            await page.get_by_test_id("channel-select").select_option("oa")
+            await page.get_by_test_id("subscribe-button").click()
+            await expect(bot_bubbles).to_have_count(1)
+            await expect(bot_bubbles.last).to_contain_text("微信借贷助手")
+            await expect(page.get_by_test_id("slow-warning")).to_be_visible()
+            await expect(page.get_by_test_id("slow-warning")).to_contain_text("5 秒")
+            await page.screenshot(path=str(ARTIFACTS / "simulator-slow.png"))
+            await context.close()
+        finally:
+            await browser.close()
+    assert errors == []
+    assert (ARTIFACTS / "simulator.png").stat().st_size > 10_000
