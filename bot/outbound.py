@@ -20,7 +20,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Protocol, runtime_checkable
 
-from storage import Store
+from storage import Grant, Store
 
 from .inbound import Inbound, Kind
 from .logs import user_ref
@@ -54,8 +54,8 @@ class OutboundSender(Protocol):
 class QuotaTracking(Protocol):
     """A sender that opens sending windows when users write (and can show typing)."""
 
-    async def note_inbound(self, inbound: Inbound, now: float) -> None:
-        """Open the sending window(s) this inbound message grants."""
+    def grants_for(self, inbound: Inbound) -> tuple[Grant, ...]:
+        """The sending windows this inbound message opens (stored with the turn)."""
         ...
 
     async def typing(self, openid: str) -> None:
@@ -109,12 +109,22 @@ class CustomerServiceSender:
         self._store = store
         self._clock = clock
 
-    async def note_inbound(self, inbound: Inbound, now: float) -> None:
-        """Open the window this message grants (see the module docstring)."""
+    def grants_for(self, inbound: Inbound) -> tuple[Grant, ...]:
+        """The window this message opens (see the module docstring).
+
+        The pipeline stores it in the same transaction as the turn, so a message
+        processed twice (two workers) never opens its window twice.
+        """
         rule = _rule_for(inbound)
-        if rule is not None:
+        if rule is None:
+            return ()
+        return (Grant(self.api.app_id, rule.kind, rule.allowance, rule.seconds),)
+
+    async def note_inbound(self, inbound: Inbound, now: float) -> None:
+        """Open this message's window directly (tools and tests; not the hot path)."""
+        for grant in self.grants_for(inbound):
             await self._store.grant_quota(
-                self.api.app_id, inbound.openid, rule.kind, now, rule.allowance, rule.seconds
+                grant.app_id, inbound.openid, grant.kind, now, grant.allowance, grant.seconds
             )
 
     async def typing(self, openid: str) -> None:

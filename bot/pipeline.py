@@ -23,7 +23,17 @@ from collections.abc import Awaitable, Callable, Mapping
 from typing import Any, cast
 from dataclasses import dataclass, field, replace
 
-from storage import ClaimStatus, OutboundRecord, Session, Store, TurnRecord, mask_personal_data
+from storage import (
+    ClaimStatus,
+    Commit,
+    CommitStatus,
+    Grant,
+    OutboundRecord,
+    Session,
+    Store,
+    TurnRecord,
+    mask_personal_data,
+)
 
 from .context import Outcome, Say, Services, Turn
 from .inbound import Inbound, Kind
@@ -174,31 +184,37 @@ class Pipeline:
 
     async def _process(self, inbound: Inbound) -> Result:
         async with self._locks.hold(inbound.openid):
-            now = self.clock()
-            claim = await self.store.begin_turn(inbound.msg_key, inbound.openid, now)
+            claim = await self.store.read_turn(inbound.msg_key, inbound.openid)
             if claim.status is ClaimStatus.DONE:
                 return Result(StoredReply.from_json(claim.reply), "duplicate")
-            if claim.status is ClaimStatus.PENDING:
-                stored = await self.store.wait_for_reply(inbound.msg_key, self.reply_deadline)
-                if stored is None:
-                    return Result(SUCCESS, "late")
-                return Result(StoredReply.from_json(stored), "duplicate")
             sender = self.senders.get(inbound.channel)
             passive = inbound.channel in self.passive_channels
-            if sender is not None and _tracks_quota(sender):
-                tracking = cast(QuotaTracking, sender)
-                await tracking.note_inbound(inbound, now)
-                if not passive and inbound.kind is Kind.TEXT:
-                    self._enqueue(inbound.openid, lambda: tracking.typing(inbound.openid))
-            try:
-                result = await self._run_turn(inbound, claim.session, now)
-            except Exception:
-                log.exception("handler failed", extra={"fields": {"msg_key": inbound.msg_key}})
-                result = await self._answer_error(inbound, claim.session, now)
+            tracking = cast(QuotaTracking, sender) if sender and _tracks_quota(sender) else None
+            if tracking is not None and not passive and inbound.kind is Kind.TEXT:
+                self._enqueue(inbound.openid, lambda: tracking.typing(inbound.openid))
+            grants = tracking.grants_for(inbound) if tracking is not None else ()
+            stored = claim.session
+            for _ in range(_MAX_REDO):
+                now = self.clock()
+                try:
+                    result, commit = await self._run_turn(inbound, stored, now, grants)
+                except Exception:
+                    log.exception("handler failed", extra={"fields": {"msg_key": inbound.msg_key}})
+                    result, commit = await self._answer_error(inbound, stored, now, grants)
+                if commit.status is CommitStatus.DUPLICATE:
+                    # Another worker stored this message first: its reply is the one.
+                    return Result(StoredReply.from_json(commit.reply), "duplicate")
+                if commit.status is CommitStatus.COMMITTED:
+                    break
+                stored = await self.store.load_session(inbound.openid)  # STALE: redo
+            else:
+                log.error("session kept changing; message not processed",
+                          extra={"fields": {"msg_key": inbound.msg_key}})
+                return Result(SUCCESS, "error")
             reply = result.reply
             push = reply.kind == "text" and not passive
             push = push or (reply.kind == "transfer" and bool(reply.text))
-            if push and (not passive or (sender is not None and _tracks_quota(sender))):
+            if push and (not passive or tracking is not None):
                 # Queued while still holding the user's lock: replies leave in order.
                 self._enqueue(inbound.openid, lambda: self._deliver(inbound, reply, late=False))
             return result
@@ -221,7 +237,9 @@ class Pipeline:
             understanding=understanding,
         )
 
-    async def _run_turn(self, inbound: Inbound, stored: Session | None, now: float) -> Result:
+    async def _run_turn(
+        self, inbound: Inbound, stored: Session | None, now: float, grants: tuple[Grant, ...]
+    ) -> tuple[Result, Commit]:
         turn = self._build_turn(inbound, stored, now)
         handler = self.router.resolve(turn)
         outcome = await handler(turn) if handler is not None else Outcome(silent=True)
@@ -230,9 +248,16 @@ class Pipeline:
             notes.append(Say("session_expired"))
         if turn.pii_kinds:
             notes.append(Say("privacy_notice", {"kinds": sorted(turn.pii_kinds)}))
-        return await self._commit(turn, outcome, tuple(notes))
+        return await self._commit(turn, outcome, tuple(notes), stored, grants)
 
-    async def _commit(self, turn: Turn, outcome: Outcome, notes: tuple[Say, ...]) -> Result:
+    async def _commit(
+        self,
+        turn: Turn,
+        outcome: Outcome,
+        notes: tuple[Say, ...],
+        stored: Session | None,
+        grants: tuple[Grant, ...],
+    ) -> tuple[Result, Commit]:
         inbound = turn.inbound
         pages: list[str] = []
         if not outcome.silent:
@@ -255,7 +280,7 @@ class Pipeline:
             reply = StoredReply("transfer", pages[0] if pages else "")
         else:
             reply = StoredReply("text", pages[0]) if pages else SUCCESS
-        await self.store.finish_turn(
+        commit = await self.store.finish_turn(
             TurnRecord(
                 msg_key=inbound.msg_key,
                 openid=inbound.openid,
@@ -275,20 +300,27 @@ class Pipeline:
                     if outcome.assessment
                     else None
                 ),
+                expected_version=None if stored is None else stored.version,
+                grants=grants,
             )
         )
         label = "transfer" if outcome.transfer else ("reply" if pages else "silent")
-        return Result(reply, label, None if session is None else session.flow)
+        return Result(reply, label, None if session is None else session.flow), commit
 
-    async def _answer_error(self, inbound: Inbound, stored: Session | None, now: float) -> Result:
+    async def _answer_error(
+        self, inbound: Inbound, stored: Session | None, now: float, grants: tuple[Grant, ...]
+    ) -> tuple[Result, Commit]:
         """A handler crashed: apologise, keep the user's state, and stop WeChat retrying."""
         turn = self._build_turn(inbound, stored, now)
-        result = await self._commit(turn, turn.stay(Say("error")), ())
-        return replace(result, outcome="error")
+        result, commit = await self._commit(turn, turn.stay(Say("error")), (), stored, grants)
+        return replace(result, outcome="error"), commit
 
     def _footer(self, number: int, total: int) -> str:
         return self.renderer.render_one("more_footer", {"page": number, "total": total})
 
+
+#: Attempts at a turn whose session another worker changed meanwhile.
+_MAX_REDO = 3
 
 _QUOTA_TRACKING: dict[type, bool] = {}
 

@@ -4,14 +4,26 @@ Only this package writes SQL. See :mod:`storage.store` for the concurrency desig
 """
 
 from .errors import StorageError, StoreClosedError
-from .models import Claim, ClaimStatus, OutboundRecord, Session, TurnRecord
+from .models import (
+    Claim,
+    ClaimStatus,
+    Commit,
+    CommitStatus,
+    Grant,
+    OutboundRecord,
+    Session,
+    TurnRecord,
+)
 from .privacy import MaskResult, mask_personal_data
 from .store import DayStats, Store, StoreStats, open_store
 
 __all__ = [
     "Claim",
     "ClaimStatus",
+    "Commit",
+    "CommitStatus",
     "DayStats",
+    "Grant",
     "MaskResult",
     "OutboundRecord",
     "Session",

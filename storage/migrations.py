@@ -109,3 +109,9 @@ def outbound(db: Database) -> None:
     )
     db.table("deliveries").create_index(["openid", "id"])
     db.table("deliveries").create_index(["created_at"])
+
+
+@migrations(name="0003_session_version")
+def session_version(db: Database) -> None:
+    """A version per session: concurrent workers detect a lost update and redo the turn."""
+    db.execute("ALTER TABLE sessions ADD COLUMN version INTEGER NOT NULL DEFAULT 0")

@@ -6,15 +6,31 @@ import enum
 from dataclasses import dataclass, field
 from typing import Any
 
-__all__ = ["Claim", "ClaimStatus", "OutboundRecord", "Session", "TurnRecord"]
+__all__ = [
+    "Claim",
+    "ClaimStatus",
+    "Commit",
+    "CommitStatus",
+    "Grant",
+    "OutboundRecord",
+    "Session",
+    "TurnRecord",
+]
 
 
 class ClaimStatus(enum.Enum):
-    """What claiming a message key found."""
+    """What looking up a message key found."""
 
-    NEW = "new"  #: first time seen: this worker processes it
-    PENDING = "pending"  #: another request is processing it right now
+    NEW = "new"  #: not processed yet: process it
     DONE = "done"  #: processed before: ``Claim.reply`` holds the stored reply
+
+
+class CommitStatus(enum.Enum):
+    """What writing a processed turn found."""
+
+    COMMITTED = "committed"  #: written; this worker's reply is the one stored
+    DUPLICATE = "duplicate"  #: another worker stored this message first: use its reply
+    STALE = "stale"  #: the session changed under us (another worker): redo the turn
 
 
 @dataclass(slots=True)
@@ -27,15 +43,35 @@ class Session:
     slots: dict[str, Any] = field(default_factory=dict)
     pending_pages: list[str] = field(default_factory=list)
     updated_at: float = 0.0
+    #: the stored row's version (None: no row yet); a commit expects it unchanged
+    version: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
 class Claim:
-    """Result of :meth:`storage.Store.begin_turn`: the claim and, if new, the session."""
+    """Result of :meth:`storage.Store.read_turn`: the stored reply or, if new, the session."""
 
     status: ClaimStatus
     reply: str | None = None
     session: Session | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Commit:
+    """Result of :meth:`storage.Store.finish_turn`."""
+
+    status: CommitStatus
+    reply: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Grant:
+    """A customer-service sending window an inbound message opens (the quota ledger)."""
+
+    app_id: str
+    kind: str
+    allowance: int
+    seconds: float
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,6 +88,9 @@ class TurnRecord:
 
     :param reply: the serialised reply stored under ``msg_key`` for retries.
     :param session: the new session, or ``None`` to delete it.
+    :param expected_version: the session version the turn was computed from (None: the
+        user had no stored session); a different stored version means another worker
+        updated it first, and the turn must be redone.
     """
 
     msg_key: str
@@ -64,3 +103,5 @@ class TurnRecord:
     session: Session | None
     profile: dict[str, Any] | None = None
     assessment: tuple[dict[str, Any], dict[str, Any]] | None = None
+    expected_version: int | None = None
+    grants: tuple[Grant, ...] = ()

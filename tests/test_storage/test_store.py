@@ -13,13 +13,13 @@ import pytest
 
 from storage import (
     ClaimStatus,
+    CommitStatus,
     OutboundRecord,
     Session,
     StoreClosedError,
     TurnRecord,
     open_store,
 )
-from storage.store import STALE_CLAIM_SECONDS
 
 CST = dt.timezone(dt.timedelta(hours=8))
 NOW = 1_710_000_000.0  # 2024-03-10 00:00 CST region; fixed, unlike the wall clock
@@ -52,6 +52,13 @@ def _turn(
         session=session if session is not None else Session(openid),
         assessment=assessment,
     )
+
+
+async def _finish(store, record: TurnRecord):
+    """finish_turn as the pipeline calls it: computed from the session as stored now."""
+    current = await store.load_session(record.openid)
+    expected = None if current is None else current.version
+    return await store.finish_turn(dataclasses.replace(record, expected_version=expected))
 
 
 @pytest.fixture
@@ -117,9 +124,9 @@ async def test_session_round_trip(store):
         slots={"age": 30, "job": "工薪", "nested": {"a": [1, 2]}},
         pending_pages=["第二页", "第三页"],
     )
-    claim = await store.begin_turn("k1", "user-1", NOW)
+    claim = await store.read_turn("k1", "user-1")
     assert claim.status is ClaimStatus.NEW and claim.session is None
-    await store.finish_turn(_turn("k1", session=session))
+    await _finish(store, _turn("k1", session=session))
     loaded = await store.load_session("user-1")
     assert loaded == Session(
         "user-1",
@@ -128,123 +135,111 @@ async def test_session_round_trip(store):
         slots={"age": 30, "job": "工薪", "nested": {"a": [1, 2]}},
         pending_pages=["第二页", "第三页"],
         updated_at=NOW,
+        version=1,
     )
-    # begin_turn hands the same session to the next message
-    nxt = await store.begin_turn("k2", "user-1", NOW + 1)
+    # read_turn hands the same session to the next message
+    nxt = await store.read_turn("k2", "user-1")
     assert nxt.session == loaded
 
 
 async def test_finish_turn_with_no_session_deletes_it(store):
-    await store.begin_turn("k1", "user-1", NOW)
-    await store.finish_turn(_turn("k1", session=Session("user-1", flow="limits")))
-    await store.begin_turn("k2", "user-1", NOW)
-    await store.finish_turn(dataclasses.replace(_turn("k2"), session=None))
+    await _finish(store, _turn("k1", session=Session("user-1", flow="limits")))
+    await _finish(store, dataclasses.replace(_turn("k2"), session=None))
     assert await store.load_session("user-1") is None
 
 
 async def test_clear_session(store):
-    await store.begin_turn("k1", "user-1", NOW)
-    await store.finish_turn(_turn("k1", session=Session("user-1", flow="limits")))
+    await _finish(store, _turn("k1", session=Session("user-1", flow="limits")))
     await store.clear_session("user-1")
     assert await store.load_session("user-1") is None
 
 
-# -- claims ----------------------------------------------------------------------------
+# -- de-duplication and session versions ------------------------------------------------
 
 
-async def test_claim_goes_new_pending_done(store):
-    first = await store.begin_turn("msg-1", "user-1", NOW)
+async def test_read_turn_new_then_done_with_the_stored_reply(store):
+    first = await store.read_turn("msg-1", "user-1")
     assert first.status is ClaimStatus.NEW
-    again = await store.begin_turn("msg-1", "user-1", NOW + 1)
-    assert again.status is ClaimStatus.PENDING
-    await store.finish_turn(_turn("msg-1", reply='{"kind": "text", "text": "好的"}'))
-    done = await store.begin_turn("msg-1", "user-1", NOW + 2)
-    assert done.status is ClaimStatus.DONE
-    assert json.loads(done.reply) == {"kind": "text", "text": "好的"}
-    # DONE stays DONE, however old
-    later = await store.begin_turn("msg-1", "user-1", NOW + 10 * STALE_CLAIM_SECONDS)
-    assert later.status is ClaimStatus.DONE
+    assert (await _finish(store, _turn("msg-1", reply='{"kind": "text", "text": "一"}'))).status \
+        is CommitStatus.COMMITTED
+    again = await store.read_turn("msg-1", "user-1")
+    assert again.status is ClaimStatus.DONE
+    assert json.loads(again.reply) == {"kind": "text", "text": "一"}
 
 
-async def test_stale_pending_claim_is_taken_over(store):
-    assert (await store.begin_turn("msg-1", "user-1", NOW)).status is ClaimStatus.NEW
-    just_before = await store.begin_turn("msg-1", "user-1", NOW + STALE_CLAIM_SECONDS - 1)
-    assert just_before.status is ClaimStatus.PENDING
-    taken = await store.begin_turn("msg-1", "user-1", NOW + STALE_CLAIM_SECONDS + 1)
-    assert taken.status is ClaimStatus.NEW
-    # the takeover refreshed the claim: an immediate second look sees it pending again
-    again = await store.begin_turn("msg-1", "user-1", NOW + STALE_CLAIM_SECONDS + 2)
-    assert again.status is ClaimStatus.PENDING
+async def test_a_second_commit_of_one_message_is_a_duplicate_and_writes_nothing(store, db):
+    await _finish(store, _turn("msg-1", reply='{"kind": "text", "text": "先"}'))
+    second = await _finish(store, _turn("msg-1", reply='{"kind": "text", "text": "后"}'))
+    assert second.status is CommitStatus.DUPLICATE
+    assert json.loads(second.reply) == {"kind": "text", "text": "先"}
+    assert _rows(db, "SELECT COUNT(*) FROM messages WHERE direction = 'in'") == [(1,)]
 
 
-async def test_release_claim_lets_the_retry_process_afresh(store):
-    await store.begin_turn("msg-1", "user-1", NOW)
-    await store.release_claim("msg-1")
-    assert (await store.begin_turn("msg-1", "user-1", NOW + 1)).status is ClaimStatus.NEW
+async def test_a_turn_computed_from_an_old_session_is_stale_and_rolled_back(store, db):
+    await _finish(store, _turn("k1", session=Session("user-1", flow="eligibility")))
+    seen = await store.load_session("user-1")
+    assert seen is not None and seen.version == 1
+    await _finish(store, _turn("k2", session=Session("user-1", flow="limits")))
+    late = dataclasses.replace(_turn("k3", session=Session("user-1", flow="rejection")),
+                               expected_version=seen.version)
+    assert (await store.finish_turn(late)).status is CommitStatus.STALE
+    assert (await store.load_session("user-1")).flow == "limits"
+    # nothing of k3 was kept: its key can be processed again on the fresh session
+    assert (await store.read_turn("k3", "user-1")).status is ClaimStatus.NEW
+    assert _rows(db, "SELECT COUNT(*) FROM messages WHERE direction = 'in'") == [(2,)]
 
 
-async def test_release_claim_never_forgets_a_finished_message(store):
-    await store.begin_turn("msg-1", "user-1", NOW)
-    await store.finish_turn(_turn("msg-1"))
-    await store.release_claim("msg-1")
-    assert (await store.begin_turn("msg-1", "user-1", NOW + 1)).status is ClaimStatus.DONE
-
-
-async def test_wait_for_reply_sees_another_stores_result(db):
-    a, b = await open_store(db), await open_store(db)
-    try:
-        await a.begin_turn("msg-1", "user-1", NOW)
-        waiter = asyncio.create_task(b.wait_for_reply("msg-1", timeout=2.0))
-        await asyncio.sleep(0.1)
-        await a.finish_turn(_turn("msg-1", reply='{"kind": "text", "text": "迟到"}'))
-        assert json.loads(await waiter) == {"kind": "text", "text": "迟到"}
-        assert await b.wait_for_reply("msg-unknown", timeout=0.05) is None
-    finally:
-        await a.close()
-        await b.close()
-
-
-async def test_two_stores_on_one_file_never_both_claim_a_key(db):
+async def test_two_stores_on_one_file_store_each_message_once(db):
     stores = [await open_store(db) for _ in range(2)]
     try:
-        for i in range(30):
+        for i in range(20):
             key = f"msg-{i}"
-            claims = await asyncio.gather(*(s.begin_turn(key, "user-1", NOW) for s in stores))
-            statuses = sorted(c.status.value for c in claims)
-            assert statuses == ["new", "pending"], (key, statuses)
+            results = await asyncio.gather(
+                *(s.finish_turn(_turn(key, openid=f"user-{i}")) for s in stores)
+            )
+            assert sorted(r.status.value for r in results) == ["committed", "duplicate"], key
+        assert _rows(db, "SELECT COUNT(*) FROM messages WHERE direction = 'in'") == [(20,)]
     finally:
         for s in stores:
             await s.close()
 
 
-async def test_two_stores_many_concurrent_claims_exactly_one_winner(db):
-    stores = [await open_store(db) for _ in range(3)]
+async def test_two_stores_never_lose_a_session_update(db):
+    """Two workers update one user's session concurrently: every update is kept in order."""
+    stores = [await open_store(db) for _ in range(2)]
+
+    async def bump(store, key):
+        for _ in range(10):
+            seen = await store.load_session("user-1")
+            count = 0 if seen is None else seen.slots["count"]
+            record = dataclasses.replace(
+                _turn(key, session=Session("user-1", slots={"count": count + 1})),
+                expected_version=None if seen is None else seen.version,
+            )
+            if (await store.finish_turn(record)).status is CommitStatus.COMMITTED:
+                return
+        raise AssertionError("never committed")
+
     try:
-        claims = await asyncio.gather(
-            *(s.begin_turn("hot-key", "user-1", NOW) for s in stores for _ in range(5))
-        )
-        assert sum(c.status is ClaimStatus.NEW for c in claims) == 1
+        await asyncio.gather(*(bump(stores[i % 2], f"k{i}") for i in range(12)))
+        assert (await stores[0].load_session("user-1")).slots["count"] == 12
     finally:
         for s in stores:
             await s.close()
 
 
-async def test_finish_turn_is_one_transaction(store, db):
-    await store.begin_turn("msg-1", "user-1", NOW)
-    bad = _turn("msg-1", assessment=({"x": object()}, {"y": 1}))  # default=str copes
-    await store.finish_turn(bad)
-    assert _rows(db, "SELECT COUNT(*) FROM assessments") == [(1,)]
-
+async def test_a_failing_turn_rolls_back_alone_inside_a_group_commit(store, db):
     class Boom:
         def __str__(self):
             raise RuntimeError("cannot serialise")
 
-    await store.begin_turn("msg-2", "user-1", NOW)
-    with pytest.raises(RuntimeError):
-        await store.finish_turn(_turn("msg-2", assessment=({"x": Boom()}, {})))
-    # nothing of msg-2 was written: no message rows, the claim still pending
-    assert _rows(db, "SELECT COUNT(*) FROM messages") == [(2,)]
-    assert _rows(db, "SELECT status FROM processed WHERE msg_key='msg-2'") == [("pending",)]
+    good = [_finish(store, _turn(f"ok-{i}", openid=f"u{i}")) for i in range(5)]
+    bad = store.finish_turn(_turn("bad", openid="ux", assessment=({"x": Boom()}, {})))
+    results = await asyncio.gather(*good, bad, return_exceptions=True)
+    assert isinstance(results[-1], RuntimeError)
+    assert all(r.status is CommitStatus.COMMITTED for r in results[:-1])
+    assert _rows(db, "SELECT COUNT(*) FROM messages WHERE direction = 'in'") == [(5,)]
+    assert (await store.read_turn("bad", "ux")).status is ClaimStatus.NEW
 
 
 # -- operator queries ------------------------------------------------------------------
@@ -258,8 +253,7 @@ async def test_purge_deletes_only_old_rows(store, db):
         ("o2", "both", old),
         ("n2", "both", new),
     ]:
-        await store.begin_turn(key, user, when)
-        await store.finish_turn(_turn(key, user, when, assessment=({"a": 1}, {"r": 2})))
+        await _finish(store, _turn(key, user, when, assessment=({"a": 1}, {"r": 2})))
     counts = await store.purge(NOW - 30 * 86400)
     assert counts == {"messages": 4, "processed": 2, "assessments": 2, "sessions": 1, "users": 1,
                       "deliveries": 0, "quota_grants": 0}
@@ -281,12 +275,10 @@ async def test_stats_counts_per_china_day(store):
         ("a3", "alice", at(2, 12)),
     ]
     for key, user, when in events:
-        await store.begin_turn(key, user, when)
-        await store.finish_turn(
+        await _finish(store, 
             _turn(key, user, when, assessment=({"a": 1}, {"r": 1}) if key == "a3" else None)
         )
-    await store.begin_turn("silent", "bob", at(2, 13))
-    await store.finish_turn(_turn("silent", "bob", at(2, 13), outbound=()))
+    await _finish(store, _turn("silent", "bob", at(2, 13), outbound=()))
     stats = await store.stats(days=14, now=at(3, 12))
     assert (stats.users, stats.messages, stats.assessments, stats.sessions) == (2, 9, 1, 2)
     by_day = {d.day: d for d in stats.days}
@@ -298,10 +290,8 @@ async def test_stats_counts_per_china_day(store):
 
 async def test_stats_window_excludes_older_days(store):
     old = NOW - 30 * 86400
-    await store.begin_turn("k-old", "u", old)
-    await store.finish_turn(_turn("k-old", "u", old))
-    await store.begin_turn("k-new", "v", NOW)
-    await store.finish_turn(_turn("k-new", "v", NOW))
+    await _finish(store, _turn("k-old", "u", old))
+    await _finish(store, _turn("k-new", "v", NOW))
     stats = await store.stats(days=7, now=NOW + 60)
     assert stats.messages == 4  # totals are all-time
     assert sum(d.messages_in for d in stats.days) == 1
@@ -310,14 +300,12 @@ async def test_stats_window_excludes_older_days(store):
 async def test_transcript_is_oldest_first_and_limited(store):
     for i in range(5):
         key = f"k{i}"
-        await store.begin_turn(key, "user-1", NOW + i)
-        await store.finish_turn(
+        await _finish(store, 
             _turn(
                 key, "user-1", NOW + i, text=f"问{i}", outbound=(OutboundRecord("text", f"答{i}"),)
             )
         )
-    await store.begin_turn("other", "user-2", NOW)
-    await store.finish_turn(_turn("other", "user-2", NOW, text="别人的"))
+    await _finish(store, _turn("other", "user-2", NOW, text="别人的"))
     full = await store.transcript("user-1")
     assert [(r["direction"], r["content"]) for r in full] == [
         item for i in range(5) for item in (("in", f"问{i}"), ("out", f"答{i}"))
@@ -328,8 +316,7 @@ async def test_transcript_is_oldest_first_and_limited(store):
 
 
 async def test_messages_are_masked_at_write_even_if_the_caller_forgot(store, db):
-    await store.begin_turn("k1", "user-1", NOW)
-    await store.finish_turn(
+    await _finish(store, 
         _turn(
             "k1",
             text="手机13812345678",

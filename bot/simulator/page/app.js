@@ -155,13 +155,15 @@
   async function send(payload, echo) {
     if (echo !== undefined) row("user", echo);
     const pending = typing();
+    const sender = state.openid;
     setStatus("发送中…");
     try {
       const data = await call("POST", "/api/send", {
-        openid: state.openid, channel: channel.value, mode: mode.value,
+        openid: sender, channel: channel.value, mode: mode.value,
         format: format.value, ...payload,
       });
       pending.remove();
+      if (sender !== state.openid) return; // answered after "new user": not this chat
       render(data);
       setStatus("");
     } catch (error) {
