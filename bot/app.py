@@ -58,6 +58,9 @@ def create_app(
     app[SETTINGS] = settings
     app[CLOCK] = clock
     renderer = Renderer()
+    kb = getattr(services, "kb", None)
+    if kb is not None:
+        renderer.register_stable(kb)
     channels = channels_from(settings)
 
     async def storage_ctx(app: web.Application) -> AsyncIterator[None]:

@@ -7,6 +7,7 @@ are compiled once at start-up, never per message.
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
@@ -35,8 +36,18 @@ def _percent(value: Any, digits: int = 2) -> str:
     return f"{text}%"
 
 
+_PRIMITIVES = (str, int, float, bool, type(None))
+#: Rendered texts remembered for contexts made only of plain values and stable objects.
+MEMO_SIZE = 2048
+
+
 class Renderer:
-    """Renders :class:`~bot.context.Say` items to text with a shared, pre-compiled env."""
+    """Renders :class:`~bot.context.Say` items to text with a shared, pre-compiled env.
+
+    Templates are pure functions of their context, so a context made only of plain values
+    and registered long-lived immutable objects (the knowledge base) is rendered once and
+    remembered: the FAQ answers cost a dictionary lookup instead of ~100 µs of Jinja.
+    """
 
     def __init__(self, template_dir: Path = TEMPLATE_DIR) -> None:
         self.env = Environment(
@@ -50,11 +61,29 @@ class Renderer:
         )
         self.env.filters["yuan"] = _yuan
         self.env.filters["percent"] = _percent
+        self._stable: dict[int, object] = {}
+        self._memo: OrderedDict[tuple[Any, ...], str] = OrderedDict()
         self._templates: dict[str, Template] = {
             name[: -len(TEMPLATE_SUFFIX)]: self.env.get_template(name)
             for name in self.env.list_templates()
             if name.endswith(TEMPLATE_SUFFIX)
         }
+
+    def register_stable(self, *objects: object) -> None:
+        """Objects that never change and live as long as the renderer (e.g. the kb)."""
+        for item in objects:
+            self._stable[id(item)] = item
+
+    def _memo_key(self, name: str, context: Mapping[str, Any]) -> tuple[Any, ...] | None:
+        parts: list[tuple[str, Any]] = []
+        for key, value in context.items():
+            if isinstance(value, _PRIMITIVES):
+                parts.append((key, value))
+            elif id(value) in self._stable:
+                parts.append((key, ("stable", id(value))))
+            else:
+                return None
+        return (name, tuple(sorted(parts)))
 
     @property
     def names(self) -> frozenset[str]:
@@ -62,8 +91,20 @@ class Renderer:
         return frozenset(self._templates)
 
     def render_one(self, name: str, context: Mapping[str, Any] | None = None) -> str:
-        """Render one template to stripped text."""
-        return self._templates[name].render(context or {}).strip()
+        """Render one template to stripped text (memoised where that is safe)."""
+        context = context or {}
+        key = self._memo_key(name, context)
+        if key is not None:
+            cached = self._memo.get(key)
+            if cached is not None:
+                self._memo.move_to_end(key)
+                return cached
+        text = self._templates[name].render(context).strip()
+        if key is not None:
+            self._memo[key] = text
+            if len(self._memo) > MEMO_SIZE:
+                self._memo.popitem(last=False)
+        return text
 
     def render(self, says: Iterable[Say]) -> str:
         """Render several pieces into one bubble, separated by a blank line."""

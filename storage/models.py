@@ -62,6 +62,8 @@ class Commit:
 
     status: CommitStatus
     reply: str | None = None
+    #: the session's new version after a commit (None: the session was deleted)
+    version: int | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -24,15 +24,17 @@ Why this shape, measured (``tests/perf``):
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import json
 import queue
 import sqlite3
 import threading
 import time
+from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, Generic, TypeVar
 
 from sqlite_utils import Database
 
@@ -47,6 +49,11 @@ T = TypeVar("T")
 
 #: Most jobs one group commit takes from the queue.
 MAX_BATCH = 256
+#: Sessions and recently answered message keys kept in memory per process (LRU). The
+#: cache only saves reads: every commit is still checked in SQLite (key and version), so a
+#: stale entry (another worker moved on) costs one redo, never a wrong answer.
+SESSION_CACHE_SIZE = 20_000
+RECENT_KEYS_SIZE = 50_000
 #: China Standard Time, for per-day statistics as the operator reads them.
 _CST_MODIFIER = "+8 hours"
 
@@ -71,6 +78,48 @@ class StoreStats:
     assessments: int
     sessions: int
     days: tuple[DayStats, ...]
+
+
+K = TypeVar("K")
+V = TypeVar("V")
+
+
+class _Lru(Generic[K, V]):
+    """A bounded mapping that forgets the least recently used entry."""
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self._data: OrderedDict[K, V] = OrderedDict()
+
+    def __contains__(self, key: object) -> bool:
+        return key in self._data
+
+    def __len__(self) -> int:
+        return len(self._data)
+
+    def get(self, key: K) -> V | None:
+        if key not in self._data:
+            return None
+        self._data.move_to_end(key)
+        return self._data[key]
+
+    def put(self, key: K, value: V) -> None:
+        self._data[key] = value
+        self._data.move_to_end(key)
+        if len(self._data) > self.size:
+            self._data.popitem(last=False)
+
+    def pop(self, key: K) -> None:
+        self._data.pop(key, None)
+
+
+def _copy(session: Session | None) -> Session | None:
+    """A copy the caller may change without touching the cached one."""
+    if session is None:
+        return None
+    return dataclasses.replace(
+        session, slots=dict(session.slots), pending_pages=list(session.pending_pages)
+    )
 
 
 def _connect(path: Path) -> sqlite3.Connection:
@@ -198,6 +247,8 @@ class Store:
         self._writer: _Writer | None = None
         self._reader: sqlite3.Connection | None = None
         self.applied_migrations: list[str] = []
+        self._sessions: _Lru[str, Session | None] = _Lru(SESSION_CACHE_SIZE)
+        self._recent: _Lru[str, str] = _Lru(RECENT_KEYS_SIZE)
 
     # -- plumbing -------------------------------------------------------------------
 
@@ -251,15 +302,25 @@ class Store:
     # -- the per-message path -------------------------------------------------------
 
     async def read_turn(self, msg_key: str, openid: str) -> Claim:
-        """Look up ``msg_key``; if it is new, also the user's session (inline read).
+        """Look up ``msg_key``; if it is new, also the user's session.
+
+        Served from the in-process cache when possible, else by an inline read.
 
         :returns: ``DONE`` with the stored reply, or ``NEW`` with the session (or None).
         """
+        reply = self._recent.get(msg_key)
+        if reply is not None:
+            return Claim(ClaimStatus.DONE, reply=reply)
+        if openid in self._sessions:
+            return Claim(ClaimStatus.NEW, session=_copy(self._sessions.get(openid)))
         conn = self._read()
         reply = _stored_reply(conn, msg_key)
         if reply is not None:
+            self._recent.put(msg_key, reply)
             return Claim(ClaimStatus.DONE, reply=reply)
-        return Claim(ClaimStatus.NEW, session=_load_session(conn, openid))
+        session = _load_session(conn, openid)
+        self._sessions.put(openid, _copy(session))
+        return Claim(ClaimStatus.NEW, session=session)
 
     async def finish_turn(self, record: TurnRecord) -> Commit:
         """Store the reply, message log, session and profile atomically, in a group commit.
@@ -268,23 +329,43 @@ class Store:
             or ``STALE`` when the session changed since it was read (redo the turn).
         """
         try:
-            return await self._write(lambda conn: _finish_turn(conn, record))
+            commit = await self._write(lambda conn: _finish_turn(conn, record))
         except _StaleSession:
+            self._sessions.pop(record.openid)
             return Commit(CommitStatus.STALE)
+        if commit.status is CommitStatus.DUPLICATE:
+            self._sessions.pop(record.openid)  # another worker is ahead of us
+            if commit.reply is not None:
+                self._recent.put(record.msg_key, commit.reply)
+            return commit
+        self._recent.put(record.msg_key, record.reply)
+        if record.session is None:
+            self._sessions.put(record.openid, None)
+        else:
+            stored = dataclasses.replace(
+                record.session, updated_at=record.now, version=commit.version,
+                slots=dict(record.session.slots), pending_pages=list(record.session.pending_pages),
+            )
+            self._sessions.put(record.openid, stored)
+        return commit
 
     async def store_reply(self, msg_key: str, reply: str, now: float) -> None:
         """Replace the stored reply of ``msg_key`` (e.g. ``success`` once pushed by API)."""
         await self._write(lambda conn: _store_reply(conn, msg_key, reply, now))
+        self._recent.put(msg_key, reply)
 
     async def clear_session(self, openid: str) -> None:
         """Delete the user's dialogue state."""
         await self._write(
             lambda conn: conn.execute("DELETE FROM sessions WHERE openid = ?", (openid,))
         )
+        self._sessions.pop(openid)
 
     async def load_session(self, openid: str) -> Session | None:
-        """The stored session of ``openid`` (inline read)."""
-        return _load_session(self._read(), openid)
+        """The stored session of ``openid``, read from the database (bypasses the cache)."""
+        session = _load_session(self._read(), openid)
+        self._sessions.put(openid, _copy(session))
+        return session
 
     # -- operator queries -----------------------------------------------------------
 
@@ -509,7 +590,7 @@ def _finish_turn(conn: sqlite3.Connection, record: TurnRecord) -> Commit:
             "INSERT INTO assessments (openid, inputs, result, created_at) VALUES (?, ?, ?, ?)",
             (record.openid, _dumps(inputs), _dumps(result), now),
         )
-    return Commit(CommitStatus.COMMITTED)
+    return Commit(CommitStatus.COMMITTED, version=None if session is None else (current or 0) + 1)
 
 
 def _consume_quota(conn: sqlite3.Connection, app_id: str, openid: str, now: float) -> str | None:

@@ -696,3 +696,21 @@ def test_format_helpers() -> None:
     assert text == (
         "7.2%|12%|7.2%–10.8%|8,000–200,000元|2027年3月1日|We2000|消费场景入口|社保/公积金|1万元|5,000元"
     )
+
+
+def test_memoised_render_equals_a_fresh_render_and_never_caches_changing_objects() -> None:
+    kb = knowledge.load_knowledge()
+    memo = Renderer()
+    memo.register_stable(kb)
+    fresh = Renderer()
+    for name in ("faq_rates", "faq_channels", "faq_risk_control"):
+        first = memo.render_one(name, {"kb": kb})
+        assert first == memo.render_one(name, {"kb": kb}) == fresh.render_one(name, {"kb": kb})
+    assert len(memo._memo) == 3
+    ask = {"field": "pay_score", "attempt": 1, "invalid_value": 900, "position": 2, "kb": kb}
+    assert memo.render_one("ask", ask) == fresh.render_one("ask", ask)
+    assert memo.render_one("ask", {**ask, "invalid_value": 100}) != memo.render_one("ask", ask)
+    profile = knowledge.ApplicantProfile(pay_score=720)
+    card = {"a": knowledge.assess(profile, kb, date(2026, 1, 1)), "profile": profile, "kb": kb}
+    memo.render_one("card_assessment", card)
+    assert len(memo._memo) == 5  # the two asks; results of assess() are never memoised
