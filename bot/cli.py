@@ -10,6 +10,7 @@ import asyncio
 import datetime as dt
 import json
 import logging
+import os
 import sys
 import time
 from collections.abc import Sequence
@@ -49,6 +50,10 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--host", help="address to listen on (default 127.0.0.1)")
     serve.add_argument("--port", type=int, help="port to listen on (default 8080)")
     serve.add_argument("--db", type=Path, help="SQLite file (default $WXLOAN_DB or ./wxloan.db)")
+    serve.add_argument(
+        "--workers", type=int, default=1,
+        help="worker processes sharing the port (SO_REUSEPORT) and the database (default 1)",
+    )
 
     stats = commands.add_parser("stats", help="users, messages and assessments, per day")
     stats.add_argument("--db", type=Path, help="SQLite file (default $WXLOAN_DB)")
@@ -149,9 +154,21 @@ def _serve(settings: Settings, args: argparse.Namespace) -> int:
                 "db": str(settings.db_path.resolve()),
                 "reply_deadline_s": settings.reply_deadline,
                 "token": "generated" if settings.token_generated else "configured",
+                "workers": int(getattr(args, "workers", 1) or 1),
             }
         },
     )
+    workers = int(getattr(args, "workers", 1) or 1)
+    if workers < 1:
+        raise ConfigError("--workers must be at least 1")
+    if workers == 1:
+        _run_worker(settings, reuse_port=False)
+        return 0
+    return _run_workers(settings, workers)
+
+
+def _run_worker(settings: Settings, reuse_port: bool) -> None:
+    """One server process: the app on the shared port until SIGINT/SIGTERM."""
     web.run_app(
         create_app(settings),
         host=settings.host,
@@ -159,7 +176,47 @@ def _serve(settings: Settings, args: argparse.Namespace) -> int:
         print=None,
         access_log=None,
         handle_signals=True,
+        reuse_port=reuse_port,
     )
+
+
+def _run_workers(settings: Settings, workers: int) -> int:
+    """Fork ``workers`` processes on one port (the kernel spreads connections among them).
+
+    They share the database file: de-duplication and session updates are atomic in SQLite
+    (see :mod:`storage.store`), so a WeChat retry may land on any worker.
+    """
+    import multiprocessing
+    import signal
+
+    async def migrate() -> None:  # once, here: workers starting together must not race
+        store = await open_store(settings.db_path)
+        await store.close()
+
+    asyncio.run(migrate())
+    context = multiprocessing.get_context("fork")
+    processes = [
+        context.Process(target=_run_worker, args=(settings, True), name=f"wxloan-worker-{n}")
+        for n in range(workers)
+    ]
+    for process in processes:
+        process.start()
+    log.info("workers started", extra={"fields": {"workers": workers,
+                                                  "pids": [p.pid for p in processes]}})
+
+    def stop(signum: int, _frame: object) -> None:
+        for process in processes:
+            if process.is_alive() and process.pid is not None:
+                os.kill(process.pid, signal.SIGTERM)
+
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+    for process in processes:
+        process.join()
+    codes = [p.exitcode for p in processes]
+    if any(code not in (0, -signal.SIGTERM) for code in codes):
+        log.error("a worker failed", extra={"fields": {"exit_codes": codes}})
+        return 1
     return 0
 
 

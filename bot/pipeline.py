@@ -194,7 +194,7 @@ class Pipeline:
                 self._enqueue(inbound.openid, lambda: tracking.typing(inbound.openid))
             grants = tracking.grants_for(inbound) if tracking is not None else ()
             stored = claim.session
-            for _ in range(_MAX_REDO):
+            for attempt in range(_MAX_REDO):
                 now = self.clock()
                 try:
                     result, commit = await self._run_turn(inbound, stored, now, grants)
@@ -206,7 +206,9 @@ class Pipeline:
                     return Result(StoredReply.from_json(commit.reply), "duplicate")
                 if commit.status is CommitStatus.COMMITTED:
                     break
-                stored = await self.store.load_session(inbound.openid)  # STALE: redo
+                # STALE: another worker updated this user's session first; redo from it.
+                await asyncio.sleep(0.001 * attempt)
+                stored = await self.store.load_session(inbound.openid)
             else:
                 log.error("session kept changing; message not processed",
                           extra={"fields": {"msg_key": inbound.msg_key}})
@@ -319,8 +321,10 @@ class Pipeline:
         return self.renderer.render_one("more_footer", {"page": number, "total": total})
 
 
-#: Attempts at a turn whose session another worker changed meanwhile.
-_MAX_REDO = 3
+#: Attempts at a turn whose session another worker changed meanwhile (each redo starts
+#: from the newest session, so only a stream of commits by other workers for this very user
+#: can use them up; a short growing pause lets those pass).
+_MAX_REDO = 12
 
 _QUOTA_TRACKING: dict[type, bool] = {}
 
