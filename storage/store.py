@@ -52,8 +52,8 @@ MAX_BATCH = 256
 #: Sessions and recently answered message keys kept in memory per process (LRU). The
 #: cache only saves reads: every commit is still checked in SQLite (key and version), so a
 #: stale entry (another worker moved on) costs one redo, never a wrong answer.
-SESSION_CACHE_SIZE = 20_000
-RECENT_KEYS_SIZE = 50_000
+SESSION_CACHE_SIZE = 4_000
+RECENT_KEYS_SIZE = 10_000
 #: China Standard Time, for per-day statistics as the operator reads them.
 _CST_MODIFIER = "+8 hours"
 

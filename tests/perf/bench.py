@@ -140,7 +140,9 @@ def _wrk(port: int, requests_file: Path, duration: int, connections: int) -> dic
          "--", str(requests_file)],
         capture_output=True, text=True, timeout=duration + 60, check=True,
     ).stdout
-    percentiles = dict(re.findall(r"^\s+(50|90|99)%\s+(\S+)$", out, re.M))
+    percentiles = dict(re.findall(r"^\s+(50|90|99)%\s+(\S+)\s*$", out, re.M))
+    if len(percentiles) < 3:
+        raise RuntimeError(f"could not read wrk's output:\n{out}")
     errors = sum(int(n) for n in re.findall(
         r"(?:connect|read|write|timeout) (\d+)", out))
     non2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
@@ -220,7 +222,7 @@ def main() -> None:
             one, many = [], []
             for _ in range(args.rounds):
                 one.append(one_run("wxloan 1 worker", "bot", tmp, args, cores="0,1"))
-                many.append(one_run(f"wxloan {args.workers} workers", "bot", tmp,
+                many.append(one_run(f"wxloan {args.workers} workers", "bot", tmp, args,
                                     workers=args.workers, cores="0,1"))
             print(f"{args.workers} workers ÷ 1 worker = {_ratio(many, one):.2f} "
                   "(server and wrk share both cores here)")
