@@ -16,7 +16,8 @@ from .migrations import apply_migrations
 
 __all__ = ["prefill_synthetic"]
 
-_TEXTS = ("1", "没有", "七百二", "是的", "日常消费", "怎么提额", "借1万分12期，年利率18%")
+#: Synthetic message bodies: sizes like real chat lines (their wording does not matter).
+_TEXTS = ("1", "msg " * 2, "msg " * 4, "msg " * 6, "msg " * 10, "msg " * 20)
 
 
 def prefill_synthetic(path: Path, *, users: int, messages: int, chunk: int = 50_000) -> None:
