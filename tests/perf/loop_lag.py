@@ -34,13 +34,25 @@ async def _ticker(lags: list[float], stop: asyncio.Event) -> None:
 
 
 def _run_sqlite_on_the_loop() -> None:
-    """For comparison only: make the store call SQLite directly on the event loop."""
-    from storage.store import Store
+    """For comparison only: every write runs on the event loop, one transaction each."""
+    import sqlite3
+
+    from storage.store import Store, _connect
+
+    connections: dict[int, sqlite3.Connection] = {}
 
     async def inline(self: Store, fn):  # type: ignore[no-untyped-def]
-        return self._call(fn)
+        conn = connections.setdefault(id(self), _connect(self.path))
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            result = fn(conn)
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+        conn.execute("COMMIT")
+        return result
 
-    Store._run = inline  # type: ignore[method-assign]
+    Store._write = inline  # type: ignore[method-assign]
 
 
 async def run(messages: int, concurrency: int) -> None:
@@ -53,7 +65,8 @@ async def run(messages: int, concurrency: int) -> None:
             bodies = [
                 wechat.build(
                     message_xml(f"user-{i % 500}", "text", int(time.time()),
-                                Content=UTTERANCES[i % len(UTTERANCES)], MsgId=10**12 + i)
+                                Content=UTTERANCES[i % len(UTTERANCES)],
+                                MsgId=10**12 + i + int(time.time() * 1000) * 1000)
                 )
                 for i in range(messages)
             ]
