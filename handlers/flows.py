@@ -7,10 +7,13 @@ nothing left could change the answer. Handlers decide nothing about credit thems
 
 from __future__ import annotations
 
+import datetime as dt
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 from bot.context import Outcome, Say, Turn
-from knowledge import assess, diagnose_rejection, limit_plan
+from knowledge import ApplicantProfile, KnowledgeBase, assess, diagnose_rejection, limit_plan
 
 from .memory import PROFILE_FIELDS, Memory
 from .services import services_of, understanding_of
@@ -73,53 +76,63 @@ def advance(turn: Turn, memory: Memory, flow: Flow, lead: tuple[Say, ...] = ()) 
     return _conclude(turn, memory, flow, lead)
 
 
+@dataclass(frozen=True, slots=True)
+class _Card:
+    """A flow's conclusion: the template, its context key, the result and its summary."""
+
+    template: str
+    key: str
+    result: Any
+    summary: dict[str, Any]
+
+
+def _eligibility_card(profile: ApplicantProfile, kb: KnowledgeBase, today: dt.date) -> _Card:
+    result = assess(profile, kb, today)
+    summary = {
+        "verdicts": {v.product: v.status.value for v in result.verdicts},
+        "risk_grade": result.risk.grade.value if result.risk.grade else None,
+        "channel": result.channel.channel,
+        "decided": result.decided,
+    }
+    return _Card("card_assessment", "a", result, summary)
+
+
+def _rejection_card(profile: ApplicantProfile, kb: KnowledgeBase, today: dt.date) -> _Card:
+    result = diagnose_rejection(profile, kb, today)
+    summary = {
+        "causes": [c.code for c in result.causes],
+        "reapply_on": result.reapply_on.isoformat() if result.reapply_on else None,
+    }
+    return _Card("card_diagnosis", "d", result, summary)
+
+
+def _limits_card(profile: ApplicantProfile, kb: KnowledgeBase, today: dt.date) -> _Card:
+    result = limit_plan(profile, kb)
+    return _Card("card_limits", "plan", result, {"actions": [a.code for a in result.actions]})
+
+
+_CARDS: dict[Flow, Callable[[ApplicantProfile, KnowledgeBase, dt.date], _Card]] = {
+    Flow.ELIGIBILITY: _eligibility_card,
+    Flow.REJECTION: _rejection_card,
+    Flow.LIMITS: _limits_card,
+}
+
+
 def _conclude(turn: Turn, memory: Memory, flow: Flow, lead: tuple[Say, ...]) -> Outcome:
+    """The flow's card from the core; recorded in ``assessments``; remembered for "为什么"."""
     kb = services_of(turn).kb
     profile = memory.profile
-    context: dict[str, Any] = {"kb": kb, "profile": profile}
-    assessment_record: tuple[dict[str, Any], dict[str, Any]] | None = None
-    if flow is Flow.ELIGIBILITY:
-        result = assess(profile, kb, turn.today)
-        context["a"] = result
-        card, sources = "card_assessment", result.sources
-        assessment_record = (
-            dict(profile.to_mapping()),
-            {
-                "flow": flow.value,
-                "verdicts": {v.product: v.status.value for v in result.verdicts},
-                "risk_grade": result.risk.grade.value if result.risk.grade else None,
-                "channel": result.channel.channel,
-                "decided": result.decided,
-            },
-        )
-    elif flow is Flow.REJECTION:
-        diagnosis = diagnose_rejection(profile, kb, turn.today)
-        context["d"] = diagnosis
-        card, sources = "card_diagnosis", diagnosis.sources
-        assessment_record = (
-            dict(profile.to_mapping()),
-            {
-                "flow": flow.value,
-                "causes": [c.code for c in diagnosis.causes],
-                "reapply_on": diagnosis.reapply_on.isoformat() if diagnosis.reapply_on else None,
-            },
-        )
-    else:
-        plan = limit_plan(profile, kb)
-        context["plan"] = plan
-        card, sources = "card_limits", plan.sources
-        assessment_record = (
-            dict(profile.to_mapping()),
-            {"flow": flow.value, "actions": [a.code for a in plan.actions]},
-        )
-    memory.last = {"topic": card.removeprefix("card_"), "sources": list(sources)}
+    card = _CARDS[flow](profile, kb, turn.today)
+    memory.last = {"topic": card.template.removeprefix("card_"),
+                   "sources": list(card.result.sources)}
     memory.start_flow()
+    context = {"kb": kb, "profile": profile, card.key: card.result}
     return Outcome(
-        says=lead + (Say(card, context),),
+        says=lead + (Say(card.template, context),),
         flow=None,
         step=None,
         slots=memory.to_slots(),
-        assessment=assessment_record,
+        assessment=(dict(profile.to_mapping()), {"flow": flow.value, **card.summary}),
     )
 
 
