@@ -1,9 +1,11 @@
 """The push endpoints: verify → (decrypt) → parse → pipeline → (encrypt) → reply.
 
 Order matters: the signature and timestamp are checked from the query string before the
-body is read, and the body is checked (defusedxml for XML, a plain JSON object for JSON)
-before anything is interpreted, so an unverified or hostile request is refused before
-anything is parsed or stored. One implementation serves every :class:`~bot.channels.Channel`.
+body is read, and each body is parsed exactly once (defusedxml for XML, a plain JSON
+object for JSON) into flat fields before anything is interpreted, so an unverified or
+hostile request is refused before anything is stored. A signed body that cannot be read
+is a 400 (or 413 when too large), never a 5xx. One implementation serves every
+:class:`~bot.channels.Channel`.
 """
 
 from __future__ import annotations
@@ -18,8 +20,8 @@ from collections.abc import Awaitable, Callable
 from aiohttp import web
 
 from .channels import Channel
-from .errors import BadRequest, Forbidden, PayloadTooLarge
-from .inbound import Inbound, from_json_fields, to_inbound
+from .errors import BadRequest, Forbidden, PayloadTooLarge, RequestRejected
+from .inbound import TEXT_FIELDS, Inbound, from_fields
 from .keys import CLOCK, PIPELINE, REQUEST_ID, SETTINGS, STORE
 from .logs import user_ref
 from .replies import render_passive, render_passive_json
@@ -32,6 +34,8 @@ log = logging.getLogger("wxloan.message")
 
 _NONCE = re.compile(r"[A-Za-z0-9]{1,64}")
 _ECHOSTR_MAX = 512
+#: Tags that must hold text: the message's (see bot.inbound) and the safe-mode envelope's.
+_TEXT_TAGS = TEXT_FIELDS | {"Encrypt"}
 
 Handler = Callable[[web.Request], Awaitable[web.Response]]
 
@@ -62,31 +66,80 @@ def _is_json(body: bytes | str) -> bool:
     return head in (b"{", "{")
 
 
+class _Pairs(list[tuple[str, object]]):
+    """A JSON object as its key/value pairs (keeps duplicates visible)."""
+
+
+def _no_constant(name: str) -> object:
+    raise ValueError(f"{name} is not JSON")
+
+
 def _parse_json_fields(body: bytes | str) -> dict[str, str]:
-    """A flat JSON object → ``{key: text}``; nested values are dropped."""
+    """A flat JSON object → ``{key: text}``; nested values are dropped.
+
+    Refused (400): not UTF-8, not RFC 8259 JSON (``NaN``, ``Infinity``), nested deeper
+    than the interpreter recurses, an integer over Python's digit limit, a top-level key
+    twice, an object or array where a text field (:data:`_TEXT_TAGS`) is expected, and
+    a lone surrogate (``"\\udcff"``, which no UTF-8 store or reply could carry).
+    """
     try:
-        data = json.loads(body)
-    except (ValueError, UnicodeDecodeError) as exc:
+        text = body.decode("utf-8") if isinstance(body, bytes) else body
+        data = json.loads(text, object_pairs_hook=_Pairs, parse_constant=_no_constant)
+    except (ValueError, RecursionError) as exc:  # UnicodeDecodeError is a ValueError
         raise BadRequest("malformed JSON") from exc
-    if not isinstance(data, dict):
+    if not isinstance(data, _Pairs):
         raise BadRequest("JSON body is not an object")
-    return {
-        str(key): str(value)
-        for key, value in data.items()
-        if isinstance(value, (str, int, float)) and not isinstance(value, bool)
-    }
+    fields: dict[str, str] = {}
+    seen: set[str] = set()
+    for key, value in data:
+        if key in seen:
+            raise BadRequest("the same JSON key twice")
+        seen.add(key)
+        if isinstance(value, str):
+            pass
+        elif isinstance(value, (int, float)) and not isinstance(value, bool):
+            value = str(value)
+        elif key in _TEXT_TAGS and isinstance(value, list):  # _Pairs is a list too
+            raise BadRequest(f"{key} holds an object or array instead of text")
+        else:
+            continue
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError as exc:
+            raise BadRequest("JSON string is not valid Unicode") from exc
+        fields[key] = value
+    return fields
+
+
+def _unreadable(exc: Exception) -> BadRequest:
+    """The safety net: a body our parsers cannot read is a 400, never a 500."""
+    log.error("unexpected parse failure", exc_info=exc)
+    return BadRequest("unreadable body")
 
 
 def _parse_fields(body: bytes | str, allow_json: bool) -> tuple[dict[str, str], bool]:
-    if allow_json and _is_json(body):
-        return _parse_json_fields(body), True
-    return parse_flat_xml(body), False
+    """Parse ``body`` once (JSON when allowed and it looks like JSON, else XML).
+
+    :raises RequestRejected: only; any other failure is logged and becomes a 400.
+    """
+    try:
+        if allow_json and _is_json(body):
+            return _parse_json_fields(body), True
+        return parse_flat_xml(body, _TEXT_TAGS), False
+    except RequestRejected:
+        raise
+    except Exception as exc:  # a bug in parsing must not answer a signed push with a 500
+        raise _unreadable(exc) from exc
 
 
-def _to_inbound(payload: str, fields: dict[str, str], is_json: bool, channel: Channel) -> Inbound:
-    if is_json:
-        return from_json_fields(fields, channel.name)
-    return to_inbound(payload, fields, channel.name)
+def _to_inbound(fields: dict[str, str], channel: Channel) -> Inbound:
+    """The typed message of ``fields`` (the same for XML and JSON pushes)."""
+    try:
+        return from_fields(fields, channel.name)
+    except RequestRejected:
+        raise
+    except Exception as exc:  # see _parse_fields
+        raise _unreadable(exc) from exc
 
 
 def channel_handlers(channel: Channel) -> tuple[Handler, Handler]:
@@ -123,11 +176,7 @@ def channel_handlers(channel: Channel) -> tuple[Handler, Handler]:
             fields, is_json = _parse_fields(payload, allow_json)
         else:
             fields, is_json = _parse_fields(body, allow_json)
-            try:
-                payload = body.decode("utf-8")
-            except UnicodeDecodeError as exc:
-                raise BadRequest("body is not UTF-8") from exc
-        inbound = _to_inbound(payload, fields, is_json, channel)
+        inbound = _to_inbound(fields, channel)
         result = await app[PIPELINE].respond(inbound, started)
         now = app[CLOCK]()
         if is_json:
