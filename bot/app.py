@@ -20,8 +20,8 @@ from .context import Services
 from .channels import MINIPROGRAM, OFFICIAL_ACCOUNT, channels_from
 from .keys import CLOCK, PIPELINE, SETTINGS, STORE
 from .middlewares import error_middleware
-from .outbound import CustomerServiceSender, KeepForRetrySender, OutboundSender
-from .pipeline import Pipeline
+from .outbound import CustomerServiceSender, OutboundSender
+from .pipeline import Pipeline, RetryWindow
 from .routing import Router
 from .templating import Renderer
 from .webhook import channel_handlers, healthz
@@ -44,7 +44,8 @@ def create_app(
 
     :param router: the dialogue; defaults to :func:`handlers.build_router`.
     :param clock: wall-clock seconds; tests inject a fake one (session expiry, replay).
-    :param sender: where late replies go; defaults to keeping them for WeChat's retry.
+    :param sender: where late Official Account replies go; defaults to the customer-service
+        API when an AppSecret is set, else to WeChat's own next delivery.
     :param services: knowledge and understanding; defaults to :func:`handlers.load_services`.
     """
     if router is None or services is None:
@@ -90,8 +91,7 @@ def create_app(
                 senders[OFFICIAL_ACCOUNT] = CustomerServiceSender(
                     api(settings.app_id, settings.app_secret), store, clock
                 )
-            else:
-                senders[OFFICIAL_ACCOUNT] = KeepForRetrySender()
+            # else: no sender; a late reply rides on WeChat's next delivery (bot.pipeline)
             if settings.miniprogram_enabled:
                 senders[MINIPROGRAM] = CustomerServiceSender(
                     api(settings.wxa_app_id, settings.wxa_app_secret), store, clock
@@ -106,6 +106,7 @@ def create_app(
                 clock=clock,
                 services=services,
                 passive_channels=frozenset(c.name for c in channels if c.passive),
+                retry_window=RetryWindow(settings.wechat_timeout, settings.wechat_deliveries),
             )
             app[PIPELINE] = pipeline
             yield

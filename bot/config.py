@@ -88,6 +88,10 @@ class Settings:
     session_ttl: float = 1800.0
     max_body_bytes: int = 65536
     log_level: str = "INFO"
+    #: WeChat's protocol, not a choice: it waits this long for each delivery of a message
+    wechat_timeout: float = 5.0
+    #: ... and delivers a message this many times in all when it gets no answer
+    wechat_deliveries: int = 3
     #: True when the token was generated because none was configured (local use only)
     token_generated: bool = False
 
@@ -170,6 +174,8 @@ class Settings:
             raise ConfigError("WECHAT_ENCODING_AES_KEY_PREVIOUS needs WECHAT_ENCODING_AES_KEY")
         if not 0.05 <= self.reply_deadline <= 4.9:
             raise ConfigError("WXLOAN_REPLY_DEADLINE must be between 0.05 and 4.9 seconds")
+        if not (self.reply_deadline < self.wechat_timeout and self.wechat_deliveries >= 1):
+            raise ConfigError("WXLOAN_REPLY_DEADLINE must be shorter than WeChat's timeout")
         if self.replay_window <= 0:
             raise ConfigError("WXLOAN_REPLAY_WINDOW must be positive")
         if self.session_ttl <= 0:

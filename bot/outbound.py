@@ -9,8 +9,8 @@ ledger (SQLite, shared by all workers) so the bot never knowingly exceeds them:
 * an Official Account menu click or subscribe: 3 messages within a minute.
 
 Each attempt is recorded in ``deliveries``; a sent message also in ``messages`` (``out``).
-Without an AppSecret, :class:`KeepForRetrySender` only logs: the late reply then waits in
-the ``processed`` table for WeChat's next retry of the same message.
+Without an AppSecret there is no sender: the pipeline then uses WeChat's own retries of
+the message (see :mod:`bot.pipeline`).
 """
 
 from __future__ import annotations
@@ -28,7 +28,6 @@ from .wechat_api import NO_RETRY, ApiError, WeChatApi
 
 __all__ = [
     "CustomerServiceSender",
-    "KeepForRetrySender",
     "OutboundSender",
     "QuotaRule",
     "QuotaTracking",
@@ -61,20 +60,6 @@ class QuotaTracking(Protocol):
     async def typing(self, openid: str) -> None:
         """Show "typing…" to the user (best effort)."""
         ...
-
-
-class KeepForRetrySender:
-    """Records that a reply was late; delivery is left to WeChat's retry."""
-
-    async def send_text(
-        self, openid: str, text: str, *, msg_key: str, logged: bool = False
-    ) -> bool:
-        """Log the late reply (no personal data) and report it as not delivered."""
-        log.warning(
-            "late reply kept for WeChat's retry (no AppSecret: API delivery is off)",
-            extra={"fields": {"msg_key": msg_key, "bytes": len(text.encode("utf-8"))}},
-        )
-        return False
 
 
 @dataclass(frozen=True, slots=True)

@@ -8,9 +8,15 @@ makes a bot correct under WeChat's retries lives here:
 2. Messages of one user run one at a time (:class:`~bot.locks.KeyedLocks`).
 3. The session is loaded, expired if idle too long, and the handler runs.
 4. The reply, session and message log are written in one transaction, then rendered.
-5. If all this misses ``reply_deadline`` the request is answered ``success``; the work
-   finishes in the background and the reply goes to the outbound sender or, failing
-   that, waits in the ``processed`` table for WeChat's next retry.
+5. If all this misses ``reply_deadline``, the work finishes in the background and:
+
+   * with a customer-service sender (AppSecret set), the request is answered ``success``
+     and the reply is pushed through the API, *claimed* first (the stored reply becomes
+     ``success`` before the send), so no retry anywhere shows it a second time; a failed
+     send puts the passive reply back for WeChat's next delivery;
+   * without one, WeChat's own next delivery is the only way to the user, and WeChat
+     delivers again only when it got no answer: every delivery but the last expected one
+     is held until the turn finishes, and the last (counted in the store) gets ``success``.
 """
 
 from __future__ import annotations
@@ -45,7 +51,7 @@ from .replies import SUCCESS, StoredReply
 from .routing import Router
 from .templating import Renderer
 
-__all__ = ["CHINA_TZ", "Pipeline", "Result"]
+__all__ = ["CHINA_TZ", "Pipeline", "Result", "RetryWindow"]
 
 log = logging.getLogger("wxloan.pipeline")
 
@@ -64,11 +70,33 @@ class Result:
     flow: str | None = None
 
 
+@dataclass(frozen=True, slots=True)
+class RetryWindow:
+    """How WeChat delivers a message it gets no answer to (its passive-reply protocol).
+
+    WeChat waits ``timeout`` seconds for each delivery, then delivers the same message
+    again, ``deliveries`` times in all (5 s, 3 deliveries: about 15 s).
+    """
+
+    timeout: float = 5.0
+    deliveries: int = 3
+
+    @property
+    def span(self) -> float:
+        """Seconds from the first delivery until WeChat has certainly given up."""
+        return self.timeout * self.deliveries
+
+
 @dataclass(slots=True)
 class _InFlight:
     future: asyncio.Future[Result]
     waiters: int = 0
+    #: deliveries of this message that joined the turn in this process (retries included)
+    arrivals: int = 1
+    #: a delivery was answered ``success`` before the turn finished
     late: bool = False
+    #: the turn committed ``success`` as its stored reply: it goes out of band (API)
+    claimed: bool = False
 
 
 @dataclass(slots=True)
@@ -85,6 +113,7 @@ class Pipeline:
     services: Services | None = None
     max_reply_bytes: int = MAX_REPLY_BYTES
     passive_channels: frozenset[str] = frozenset({"official_account"})
+    retry_window: RetryWindow = RetryWindow()
     _inflight: dict[str, _InFlight] = field(default_factory=dict)
     _locks: KeyedLocks = field(default_factory=KeyedLocks)
     _background: set[asyncio.Task[Any]] = field(default_factory=set)
@@ -94,6 +123,11 @@ class Pipeline:
     def in_flight(self) -> int:
         """Messages being processed right now (for health and tests)."""
         return len(self._inflight)
+
+    def arrivals(self, msg_key: str) -> int:
+        """Deliveries of ``msg_key`` waiting on its turn in this process (0: none running)."""
+        entry = self._inflight.get(msg_key)
+        return 0 if entry is None else entry.arrivals
 
     async def respond(self, inbound: Inbound, started: float) -> Result:
         """The reply for ``inbound``, within the deadline counted from ``started``.
@@ -106,26 +140,65 @@ class Pipeline:
         if entry is None:
             entry = _InFlight(asyncio.get_running_loop().create_future())
             self._inflight[key] = entry
-            task = asyncio.create_task(self._process(inbound))
+            task = asyncio.create_task(self._process(inbound, entry))
             self._background.add(task)
             task.add_done_callback(lambda done: self._settle(inbound, done))
+        else:
+            entry.arrivals += 1
         entry.waiters += 1
-        remaining = max(0.0, self.reply_deadline - (time.monotonic() - started))
         try:
-            result = await asyncio.wait_for(asyncio.shield(entry.future), remaining)
-        except TimeoutError:
-            entry.late = True
-            return Result(SUCCESS, "late")
+            result = await self._await(inbound, entry, started)
         finally:
             entry.waiters -= 1
-        return replace(result, outcome="duplicate") if duplicate else result
+        if duplicate and result.outcome != "late":
+            return replace(result, outcome="duplicate")
+        return result
+
+    async def _await(self, inbound: Inbound, entry: _InFlight, started: float) -> Result:
+        """Wait for the turn until the deadline; past it, ``success`` or hold (see below).
+
+        With an out-of-band route (the customer-service API) a late reply is answered
+        ``success`` and pushed when ready. Without one, WeChat's next delivery of the
+        same message is the only way to the user, and WeChat delivers again only if it
+        got *no* answer: so every delivery but the last expected one is held until the
+        turn finishes (or WeChat has long stopped listening), and the retry, which joins
+        the same turn, carries the reply. Deliveries are counted in the store, so the
+        count holds across restarts and workers.
+        """
+        remaining = max(0.0, self.reply_deadline - (time.monotonic() - started))
+        try:
+            return await asyncio.wait_for(asyncio.shield(entry.future), remaining)
+        except TimeoutError:
+            pass
+        if not self._waits_for_retry(inbound):
+            entry.late = True
+            return Result(SUCCESS, "late")
+        delivery = await self.store.count_late_delivery(
+            inbound.msg_key, inbound.openid, self.clock()
+        )
+        if delivery >= self.retry_window.deliveries:
+            entry.late = True  # WeChat will not deliver this message again
+            return Result(SUCCESS, "late")
+        hold = max(0.0, self.retry_window.span - (time.monotonic() - started))
+        try:
+            return await asyncio.wait_for(asyncio.shield(entry.future), hold)
+        except TimeoutError:
+            return Result(SUCCESS, "late")  # nobody listens on this connection any more
+
+    def _waits_for_retry(self, inbound: Inbound) -> bool:
+        """True when a late passive reply can only reach the user on WeChat's retry."""
+        return inbound.channel in self.passive_channels and inbound.channel not in self.senders
+
+    def _pushes_late(self, inbound: Inbound) -> bool:
+        """True when a late passive reply goes out through the customer-service API."""
+        return inbound.channel in self.passive_channels and inbound.channel in self.senders
 
     async def drain(self) -> None:
         """Wait for background work, deliveries included (shutdown, tests)."""
         while self._background:
             await asyncio.gather(*list(self._background), return_exceptions=True)
 
-    def _enqueue(self, openid: str, job: Callable[[], Awaitable[None]]) -> None:
+    def _enqueue(self, openid: str, job: Callable[[], Awaitable[object]]) -> None:
         """Run ``job`` after every earlier job of the same user: outbound stays in order."""
         previous = self._chains.get(openid)
 
@@ -161,28 +234,65 @@ class Pipeline:
             return
         result = task.result()
         entry.future.set_result(result)
-        passive = inbound.channel in self.passive_channels
-        if passive and entry.late and entry.waiters == 0 and result.reply.kind == "text":
-            self._enqueue(inbound.openid, lambda: self._deliver(inbound, result.reply, late=True))
-
-    async def _deliver(self, inbound: Inbound, reply: StoredReply, *, late: bool) -> None:
-        """Push ``reply`` through the channel's sender (already in the message log)."""
-        sender = self.senders[inbound.channel]
-        try:
-            delivered = await sender.send_text(
-                inbound.openid, reply.text, msg_key=inbound.msg_key, logged=True
-            )
-        except Exception as exc:  # a failed push must not lose the reply: it stays stored
+        if result.reply.kind != "text" or inbound.channel not in self.passive_channels:
+            return
+        text = result.reply.to_json()
+        if entry.waiters:
+            # A retry is waiting on this turn and takes the reply in its HTTP answer.
+            if entry.claimed:  # so the stored reply is the text again, not a claim
+                restore = self.store.claim_reply(
+                    inbound.msg_key, SUCCESS.to_json(), text, self.clock()
+                )
+                self._enqueue(inbound.openid, lambda: restore)
+            return
+        if not entry.late:
+            return
+        if not self._pushes_late(inbound):
             log.warning(
-                "reply not delivered" + ("; kept for WeChat's retry" if late else ""),
-                extra={"fields": {"msg_key": inbound.msg_key, "error": type(exc).__name__}},
+                "reply not shown: WeChat stopped delivering the message before it was ready",
+                extra={"fields": {"msg_key": inbound.msg_key, "user": user_ref(inbound.openid)}},
             )
             return
-        if delivered and late:
-            # The user has it now; WeChat's retries must not show it twice.
-            await self.store.store_reply(inbound.msg_key, SUCCESS.to_json(), self.clock())
+        # Claim the out-of-band delivery before sending: from here on every retry, in
+        # this process (the cache changes now) or any other (the row), gets ``success``.
+        claim = (
+            None
+            if entry.claimed
+            else self.store.claim_reply(inbound.msg_key, text, SUCCESS.to_json(), self.clock())
+        )
+        self._enqueue(inbound.openid, lambda: self._deliver_late(inbound, result.reply, claim))
 
-    async def _process(self, inbound: Inbound) -> Result:
+    async def _deliver_late(
+        self, inbound: Inbound, reply: StoredReply, claim: asyncio.Future[bool] | None
+    ) -> None:
+        """Push a late passive reply; if it does not go out, give it back to the retries."""
+        if claim is not None and not await claim:
+            return  # the stored reply changed meanwhile: someone else answered
+        if await self._deliver(inbound, reply):
+            return
+        restored = await self.store.claim_reply(
+            inbound.msg_key, SUCCESS.to_json(), reply.to_json(), self.clock()
+        )
+        log.warning(
+            "late reply not delivered" + ("; kept for WeChat's retry" if restored else ""),
+            extra={"fields": {"msg_key": inbound.msg_key}},
+        )
+
+    async def _deliver(self, inbound: Inbound, reply: StoredReply) -> bool:
+        """Push ``reply`` through the channel's sender; True when WeChat accepted it."""
+        sender = self.senders[inbound.channel]
+        try:
+            return await sender.send_text(
+                inbound.openid, reply.text, msg_key=inbound.msg_key, logged=True
+            )
+        except Exception as exc:  # a failed push is reported, never raised into the chain
+            log.warning(
+                "reply not delivered",
+                extra={"fields": {"msg_key": inbound.msg_key, "error": type(exc).__name__}},
+            )
+            return False
+
+    async def _process(self, inbound: Inbound, entry: _InFlight) -> Result:
         async with self._locks.hold(inbound.openid):
             claim = await self.store.read_turn(inbound.msg_key, inbound.openid)
             if claim.status is ClaimStatus.DONE:
@@ -197,10 +307,10 @@ class Pipeline:
             for attempt in range(_MAX_REDO):
                 now = self.clock()
                 try:
-                    result, commit = await self._run_turn(inbound, stored, now, grants)
+                    result, commit = await self._run_turn(inbound, entry, stored, now, grants)
                 except Exception:
                     log.exception("handler failed", extra={"fields": {"msg_key": inbound.msg_key}})
-                    result, commit = await self._answer_error(inbound, stored, now, grants)
+                    result, commit = await self._answer_error(inbound, entry, stored, now, grants)
                 if commit.status is CommitStatus.DUPLICATE:
                     # Another worker stored this message first: its reply is the one.
                     return Result(StoredReply.from_json(commit.reply), "duplicate")
@@ -218,7 +328,7 @@ class Pipeline:
             push = push or (reply.kind == "transfer" and bool(reply.text))
             if push and (not passive or tracking is not None):
                 # Queued while still holding the user's lock: replies leave in order.
-                self._enqueue(inbound.openid, lambda: self._deliver(inbound, reply, late=False))
+                self._enqueue(inbound.openid, lambda: self._deliver(inbound, reply))
             return result
 
     def _build_turn(self, inbound: Inbound, stored: Session | None, now: float) -> Turn:
@@ -240,7 +350,12 @@ class Pipeline:
         )
 
     async def _run_turn(
-        self, inbound: Inbound, stored: Session | None, now: float, grants: tuple[Grant, ...]
+        self,
+        inbound: Inbound,
+        entry: _InFlight,
+        stored: Session | None,
+        now: float,
+        grants: tuple[Grant, ...],
     ) -> tuple[Result, Commit]:
         turn = self._build_turn(inbound, stored, now)
         handler = self.router.resolve(turn)
@@ -250,11 +365,12 @@ class Pipeline:
             notes.append(Say("session_expired"))
         if turn.pii_kinds:
             notes.append(Say("privacy_notice", {"kinds": sorted(turn.pii_kinds)}))
-        return await self._commit(turn, outcome, tuple(notes), stored, grants)
+        return await self._commit(turn, entry, outcome, tuple(notes), stored, grants)
 
     async def _commit(
         self,
         turn: Turn,
+        entry: _InFlight,
         outcome: Outcome,
         notes: tuple[Say, ...],
         stored: Session | None,
@@ -282,6 +398,9 @@ class Pipeline:
             reply = StoredReply("transfer", pages[0] if pages else "")
         else:
             reply = StoredReply("text", pages[0]) if pages else SUCCESS
+        # Already answered ``success`` and there is an API to push through: store the
+        # claim with the turn itself, so no retry on any worker ever sees the text.
+        claim = entry.late and reply.kind == "text" and self._pushes_late(inbound)
         commit = await self.store.finish_turn(
             TurnRecord(
                 msg_key=inbound.msg_key,
@@ -289,7 +408,7 @@ class Pipeline:
                 now=turn.now,
                 inbound_type=inbound.msg_type,
                 inbound_content=_log_content(inbound),
-                reply=reply.to_json(),
+                reply=(SUCCESS if claim else reply).to_json(),
                 outbound=(
                     (OutboundRecord("transfer_customer_service", reply.text),)
                     if outcome.transfer
@@ -306,15 +425,24 @@ class Pipeline:
                 grants=grants,
             )
         )
+        if commit.status is CommitStatus.COMMITTED:
+            entry.claimed = claim
         label = "transfer" if outcome.transfer else ("reply" if pages else "silent")
         return Result(reply, label, None if session is None else session.flow), commit
 
     async def _answer_error(
-        self, inbound: Inbound, stored: Session | None, now: float, grants: tuple[Grant, ...]
+        self,
+        inbound: Inbound,
+        entry: _InFlight,
+        stored: Session | None,
+        now: float,
+        grants: tuple[Grant, ...],
     ) -> tuple[Result, Commit]:
         """A handler crashed: apologise, keep the user's state, and stop WeChat retrying."""
         turn = self._build_turn(inbound, stored, now)
-        result, commit = await self._commit(turn, turn.stay(Say("error")), (), stored, grants)
+        result, commit = await self._commit(
+            turn, entry, turn.stay(Say("error")), (), stored, grants
+        )
         return replace(result, outcome="error"), commit
 
     def _footer(self, number: int, total: int) -> str:

@@ -115,3 +115,18 @@ def outbound(db: Database) -> None:
 def session_version(db: Database) -> None:
     """A version per session: concurrent workers detect a lost update and redo the turn."""
     db.execute("ALTER TABLE sessions ADD COLUMN version INTEGER NOT NULL DEFAULT 0")
+
+
+@migrations(name="0004_delivery_attempts")
+def delivery_attempts(db: Database) -> None:
+    """How many deliveries of each message WeChat has made that our deadline let pass.
+
+    Without an outbound sender the only way a slow reply reaches the user is WeChat's own
+    next delivery of the same message, and only the last expected delivery may be answered
+    ``success``; counting here (not in memory) keeps that right across restarts and workers.
+    """
+    db.table("delivery_attempts").create(
+        {"msg_key": str, "openid": str, "late": int, "updated_at": float},
+        pk="msg_key",
+    )
+    db.table("delivery_attempts").create_index(["updated_at"])

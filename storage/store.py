@@ -370,6 +370,49 @@ class Store:
         await self._write(lambda conn: _store_reply(conn, msg_key, reply, now))
         self._recent.put(msg_key, reply)
 
+    def claim_reply(
+        self, msg_key: str, expected: str, claimed: str, now: float
+    ) -> asyncio.Future[bool]:
+        """Swap the stored reply ``expected`` for ``claimed`` unless someone changed it.
+
+        Called synchronously (the in-process cache changes before this returns, so a
+        retry arriving on this loop right after sees ``claimed``); the returned future
+        says whether the database row still held ``expected`` and now holds ``claimed``.
+        Every worker and node reads the row, so once the future is True no retry anywhere
+        gets ``expected`` any more.
+        """
+        self._recent.put(msg_key, claimed)
+        swapped = self._submit(
+            lambda conn: _swap_reply(conn, msg_key, expected, claimed, now), write=True
+        )
+        result: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
+
+        def settled(done: asyncio.Future[tuple[bool, str | None]]) -> None:
+            if done.cancelled() or done.exception() is not None:
+                self._recent.put(msg_key, expected)  # rolled back: the row is unchanged
+                error = None if done.cancelled() else done.exception()
+                if not result.done():
+                    result.set_exception(error or asyncio.CancelledError())
+                return
+            changed, current = done.result()
+            if not changed:  # the row says otherwise: remember what it says
+                if current is None:
+                    self._recent.pop(msg_key)
+                else:
+                    self._recent.put(msg_key, current)
+            if not result.done():
+                result.set_result(changed)
+
+        swapped.add_done_callback(settled)
+        return result
+
+    async def count_late_delivery(self, msg_key: str, openid: str, now: float) -> int:
+        """Count one more delivery of ``msg_key`` that reached the deadline unanswered.
+
+        :returns: how many such deliveries there have been, this one included.
+        """
+        return await self._write(lambda conn: _count_late(conn, msg_key, openid, now))
+
     async def clear_session(self, openid: str) -> None:
         """Delete the user's dialogue state."""
         await self._write(
@@ -540,6 +583,27 @@ def _store_reply(conn: sqlite3.Connection, msg_key: str, reply: str, now: float)
         "UPDATE processed SET status = 'done', reply = ?, updated_at = ? WHERE msg_key = ?",
         (reply, now, msg_key),
     )
+
+
+def _swap_reply(
+    conn: sqlite3.Connection, msg_key: str, expected: str, claimed: str, now: float
+) -> tuple[bool, str | None]:
+    """Compare and swap the stored reply; (swapped, the reply stored now)."""
+    changed = conn.execute(
+        "UPDATE processed SET reply = ?, updated_at = ? WHERE msg_key = ? AND reply = ?",
+        (claimed, now, msg_key, expected),
+    ).rowcount
+    return (True, claimed) if changed else (False, _stored_reply(conn, msg_key))
+
+
+def _count_late(conn: sqlite3.Connection, msg_key: str, openid: str, now: float) -> int:
+    row = conn.execute(
+        "INSERT INTO delivery_attempts (msg_key, openid, late, updated_at) VALUES (?, ?, 1, ?)"
+        " ON CONFLICT(msg_key) DO UPDATE SET late = late + 1, updated_at = excluded.updated_at"
+        " RETURNING late",
+        (msg_key, openid, now),
+    ).fetchone()
+    return int(row[0])
 
 
 def _dumps(value: Any) -> str:

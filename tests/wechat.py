@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from xml.sax.saxutils import escape
 
+import aiohttp
 from aiohttp.test_utils import TestClient
 from defusedxml.ElementTree import fromstring
 from wechatpy.crypto import WeChatCrypto
@@ -112,13 +113,18 @@ class WeChat:
 
     async def post(self, xml: str, mode: str = "plain", aes_key: str | None = None,
                    timestamp: int | None = None, query: dict[str, str] | None = None,
-                   body: str | bytes | None = None) -> Reply:
-        """POST one push; decrypt the answer when it is encrypted."""
+                   body: str | bytes | None = None, timeout: float | None = None) -> Reply:
+        """POST one push; decrypt the answer when it is encrypted.
+
+        :param timeout: give up (``TimeoutError``) and drop the connection after this
+            many seconds, as WeChat does after 5 s.
+        """
         built_query, built_body = self.build(xml, mode, aes_key, timestamp)
         resp = await self.client.post(
             self.path, params=query or built_query,
             data=(body if body is not None else built_body.encode("utf-8")),
             headers={"Content-Type": "text/xml"},
+            **({} if timeout is None else {"timeout": aiohttp.ClientTimeout(total=timeout)}),
         )
         text = await resp.text()
         reply = Reply(resp.status, text)

@@ -17,6 +17,7 @@ from defusedxml.ElementTree import fromstring
 from wechatpy.crypto import WeChatCrypto
 
 from bot import Settings, create_app
+from bot.keys import PIPELINE
 from bot.standin import StandIn, create_standin_app
 from tests.conftest import rows
 from tests.test_bot.support import MENU, WELCOME, echo_router, wait_until
@@ -350,7 +351,7 @@ async def test_late_official_account_reply_goes_through_the_api(
     await wait_until(lambda: standin.texts_to("oa-late") == ["慢慢想"])
     retry = await oa.post(xml)
     assert retry.body == "success"  # delivered already: the retry must not repeat it
-    await asyncio.sleep(0.1)
+    await oa.client.app[PIPELINE].drain()
     assert standin.texts_to("oa-late") == ["慢慢想"]
     out = rows(db_path, "SELECT content FROM messages WHERE openid = 'oa-late' AND"
                         " direction = 'out' AND content = '慢慢想'")

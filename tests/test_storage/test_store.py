@@ -331,3 +331,65 @@ async def test_messages_are_masked_at_write_even_if_the_caller_forgot(store, db)
 
 async def test_ping(store):
     assert await store.ping() is True
+
+
+# -- out-of-band delivery claims and late-delivery counts ---------------------------------
+
+TEXT = '{"kind": "text", "text": "答"}'
+CLAIMED = '{"kind": "success", "text": ""}'
+
+
+async def test_claim_reply_swaps_only_the_expected_reply(tmp_path: Path):
+    store = await open_store(tmp_path / "c.db")
+    try:
+        await _finish(store, _turn("m-claim", reply=TEXT))
+        assert await store.claim_reply("m-claim", TEXT, CLAIMED, NOW) is True
+        assert (await store.read_turn("m-claim", "user-1")).reply == CLAIMED
+        # a second claim of the same reply loses: exactly one sender may push it
+        assert await store.claim_reply("m-claim", TEXT, CLAIMED, NOW) is False
+        assert _rows(tmp_path / "c.db", "SELECT reply FROM processed") == [(CLAIMED,)]
+        # and giving it back is the same swap the other way
+        assert await store.claim_reply("m-claim", CLAIMED, TEXT, NOW) is True
+        assert (await store.read_turn("m-claim", "user-1")).reply == TEXT
+    finally:
+        await store.close()
+
+
+async def test_claim_reply_changes_the_cache_before_it_is_awaited(tmp_path: Path):
+    store = await open_store(tmp_path / "c.db")
+    try:
+        await _finish(store, _turn("m-now", reply=TEXT))
+        pending = store.claim_reply("m-now", TEXT, CLAIMED, NOW)
+        assert (await store.read_turn("m-now", "user-1")).reply == CLAIMED
+        assert await pending is True
+    finally:
+        await store.close()
+
+
+async def test_a_lost_claim_leaves_the_cache_to_the_database(tmp_path: Path):
+    path = tmp_path / "c.db"
+    store = await open_store(path)
+    try:
+        await _finish(store, _turn("m-lost", reply=TEXT))
+        with sqlite3.connect(path) as conn:  # another worker claimed it first
+            conn.execute("UPDATE processed SET reply = 'other' WHERE msg_key = 'm-lost'")
+        assert await store.claim_reply("m-lost", TEXT, CLAIMED, NOW) is False
+        assert (await store.read_turn("m-lost", "user-1")).reply == "other"
+    finally:
+        await store.close()
+
+
+async def test_late_deliveries_are_counted_per_message_and_survive_a_restart(tmp_path: Path):
+    path = tmp_path / "c.db"
+    store = await open_store(path)
+    try:
+        assert await store.count_late_delivery("m-1", "user-1", NOW) == 1
+        assert await store.count_late_delivery("m-1", "user-1", NOW + 5) == 2
+        assert await store.count_late_delivery("m-2", "user-1", NOW) == 1
+    finally:
+        await store.close()
+    reopened = await open_store(path)
+    try:
+        assert await reopened.count_late_delivery("m-1", "user-1", NOW + 10) == 3
+    finally:
+        await reopened.close()
