@@ -173,9 +173,14 @@ class Pipeline:
         if not self._waits_for_retry(inbound):
             entry.late = True
             return Result(SUCCESS, "late")
-        delivery = await self.store.count_late_delivery(
-            inbound.msg_key, inbound.openid, self.clock()
-        )
+        try:
+            delivery = await self.store.count_late_delivery(
+                inbound.msg_key, inbound.openid, self.clock()
+            )
+        except Exception as exc:  # the count is lost, not the reply: count what we saw
+            log.warning("delivery not counted", extra={"fields": {
+                "msg_key": inbound.msg_key, "error": type(exc).__name__}})
+            delivery = entry.arrivals
         if delivery >= self.retry_window.deliveries:
             entry.late = True  # WeChat will not deliver this message again
             return Result(SUCCESS, "late")

@@ -168,6 +168,27 @@ class TestWithoutAppSecret:
         assert len(rows(db_path, "SELECT msg_key FROM processed WHERE msg_key = ?",
                         (str(msg_id),))) == 1
 
+    async def test_a_store_that_cannot_count_still_holds_the_first_delivery(
+        self, make_wechat, scaled, monkeypatch
+    ):
+        gate = Gate()
+        wechat = await make_wechat(scaled, router=router_for(gate.handle))
+        pipeline = wechat.client.app[PIPELINE]
+
+        async def broken(*args, **kwargs):
+            raise OSError("disk full")
+
+        monkeypatch.setattr(pipeline.store, "count_late_delivery", broken)
+        msg_id = new_msg_id()
+        xml = text_xml("user-broken", "慢慢想", int(wechat.clock()), msg_id)
+        first = asyncio.create_task(wechat.post(xml))
+        await gate.started.wait()
+        await wait_until(lambda: pipeline.arrivals(str(msg_id)) == 1)
+        done, _ = await asyncio.wait({first}, timeout=DEADLINE * 2)
+        assert not done, "past the deadline the delivery is held, not answered"
+        gate.release.set()
+        assert (await first).content == "答复：慢慢想"
+
     async def test_fast_turn_counts_nothing(self, make_wechat, scaled, db_path):
         gate = Gate()
         gate.release.set()
