@@ -3,7 +3,7 @@
 Only this package writes SQL. See :mod:`storage.store` for the concurrency design.
 """
 
-from .errors import StorageError, StoreClosedError
+from .errors import NoDatabaseError, StorageError, StoreClosedError
 from .models import (
     Claim,
     ClaimStatus,
@@ -25,6 +25,7 @@ __all__ = [
     "DayStats",
     "Grant",
     "MaskResult",
+    "NoDatabaseError",
     "OutboundRecord",
     "Session",
     "StorageError",

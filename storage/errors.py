@@ -3,12 +3,13 @@
 ::
 
     StorageError
-    └── StoreClosedError      the store was used after ``close()``
+    ├── StoreClosedError      the store was used after ``close()``
+    └── NoDatabaseError       a command that only reads or trims found no database file
 """
 
 from __future__ import annotations
 
-__all__ = ["StorageError", "StoreClosedError"]
+__all__ = ["NoDatabaseError", "StorageError", "StoreClosedError"]
 
 
 class StorageError(Exception):
@@ -17,3 +18,11 @@ class StorageError(Exception):
 
 class StoreClosedError(StorageError):
     """The store was used after it was closed (a shutdown race, never normal flow)."""
+
+
+class NoDatabaseError(StorageError):
+    """There is no database at this path; read-only and retention commands never create one."""
+
+    def __init__(self, path: str) -> None:
+        super().__init__(path)
+        self.path = path

@@ -48,7 +48,7 @@ from .migrations import apply_migrations
 from .models import Claim, ClaimStatus, Commit, CommitStatus, Session, TurnRecord
 from .privacy import mask_personal_data
 
-__all__ = ["DayStats", "Store", "StoreStats", "open_store"]
+__all__ = ["DayStats", "ReadOnlyStore", "Store", "StoreStats", "open_store"]
 
 T = TypeVar("T")
 
@@ -451,8 +451,17 @@ class Store:
         return await self._query(lambda conn: _transcript(conn, openid, limit))
 
     async def purge(self, before: float) -> dict[str, int]:
-        """Delete everything older than ``before`` (unix seconds); return rows per table."""
-        return await self._write(lambda conn: _purge(conn, before))
+        """Delete everything older than ``before`` (unix seconds); return rows per table.
+
+        In short batches on a connection of its own, off the event loop, taking the writer
+        lock per batch (see :mod:`storage.retention`): this store's group commits, and
+        other processes', go on in between.
+        """
+        deleted = await asyncio.to_thread(_purge, self.path, before)
+        # Sessions and replies just deleted must not be served from memory.
+        self._sessions = _Lru(SESSION_CACHE_SIZE)
+        self._recent = _Lru(RECENT_KEYS_SIZE)
+        return deleted
 
     # -- outbound: tokens, quota ledger, deliveries ----------------------------------
 
@@ -546,6 +555,44 @@ async def open_store(path: Path) -> Store:
     store = Store(path)
     await store.open()
     return store
+
+
+class ReadOnlyStore:
+    """The operator queries on an existing database, read-only: nothing is created or migrated.
+
+    For ``wxloan stats`` and ``transcript``: a typo in ``--db`` must not leave an empty,
+    migrated database behind. Safe next to a running server (WAL readers never block).
+
+    :raises NoDatabaseError: there is no file at ``path``.
+    """
+
+    def __init__(self, path: Path) -> None:
+        from .errors import NoDatabaseError
+
+        if not path.is_file():
+            raise NoDatabaseError(str(path))
+        self.path = path
+        self._conn = sqlite3.connect(
+            f"{path.resolve().as_uri()}?mode=ro", uri=True, isolation_level=None
+        )
+        self._conn.execute("PRAGMA busy_timeout=5000")
+
+    def stats(self, days: int = 14, now: float | None = None) -> StoreStats:
+        """Totals and the last ``days`` days of activity (as :meth:`Store.stats`)."""
+        return _stats(self._conn, (now if now is not None else time.time()) - days * 86400)
+
+    def transcript(self, openid: str, limit: int = 500) -> list[dict[str, Any]]:
+        """The user's last ``limit`` messages, oldest first (as :meth:`Store.transcript`)."""
+        return _transcript(self._conn, openid, limit)
+
+    def close(self) -> None:
+        self._conn.close()
+
+    def __enter__(self) -> ReadOnlyStore:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
 
 
 # -- SQL, run on the owner thread ------------------------------------------------------
@@ -774,14 +821,7 @@ def _transcript(conn: sqlite3.Connection, openid: str, limit: int) -> list[dict[
     ]
 
 
-def _purge(conn: sqlite3.Connection, before: float) -> dict[str, int]:
-    statements = {
-        "messages": "DELETE FROM messages WHERE created_at < ?",
-        "processed": "DELETE FROM processed WHERE created_at < ?",
-        "assessments": "DELETE FROM assessments WHERE created_at < ?",
-        "sessions": "DELETE FROM sessions WHERE updated_at < ?",
-        "users": "DELETE FROM users WHERE last_seen < ?",
-        "deliveries": "DELETE FROM deliveries WHERE created_at < ?",
-        "quota_grants": "DELETE FROM quota_grants WHERE expires_at < ?",
-    }
-    return {table: conn.execute(sql, (before,)).rowcount for table, sql in statements.items()}
+def _purge(path: Path, before: float) -> dict[str, int]:
+    from .retention import purge  # retention imports nothing from here; keep it that way
+
+    return purge(path, before).deleted

@@ -257,8 +257,9 @@ async def test_purge_deletes_only_old_rows(store, db):
     ]:
         await _finish(store, _turn(key, user, when, assessment=({"a": 1}, {"r": 2})))
     counts = await store.purge(NOW - 30 * 86400)
-    assert counts == {"messages": 4, "processed": 2, "assessments": 2, "sessions": 1, "users": 1,
-                      "deliveries": 0, "quota_grants": 0}
+    assert {table: n for table, n in counts.items() if n} == {
+        "messages": 4, "processed": 2, "assessments": 2, "sessions": 1, "users": 1}
+    assert {"deliveries", "quota_grants"} <= counts.keys()
     assert _rows(db, "SELECT DISTINCT created_at FROM messages") == [(new,)]
     assert sorted(_rows(db, "SELECT msg_key FROM processed")) == [("n1",), ("n2",)]
     assert sorted(_rows(db, "SELECT openid FROM users")) == [("both",), ("new-user",)]
