@@ -7,18 +7,23 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import datetime as dt
 import json
 import logging
+import math
 import os
+import sqlite3
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
+from typing import TextIO
 
 from aiohttp import web
 
-from storage import open_store
+from storage import NoDatabaseError, open_store, retention
+from storage.store import ReadOnlyStore
 
 from .app import create_app
 from .config import ENV_VARS, Settings
@@ -85,9 +90,28 @@ def _parser() -> argparse.ArgumentParser:
         "push", help="create the menu from knowledge/data/menu.toml through the WeChat API"
     )
 
-    purge = commands.add_parser("purge", help="delete data older than N days (retention)")
-    purge.add_argument("--older-than", type=float, required=True, metavar="DAYS")
+    purge = commands.add_parser(
+        "purge", help="delete data older than N days (retention); safe while serve runs",
+        description="Deletes messages, replies, assessments, sessions, users, deliveries, "
+        "quota grants and delivery attempts older than DAYS, in short batches (about 10 ms "
+        "each, under the server's writer lock), so a running `wxloan serve` keeps answering "
+        "in time. --vacuum then gives the freed space back: in small steps, safe while serve "
+        "runs, when the file uses auto_vacuum=INCREMENTAL (every file this command has "
+        "vacuumed once); otherwise with one full VACUUM, which rewrites the whole file and "
+        "needs exclusive access: the server's writes wait until it ends, so stop serve first "
+        "or run it at a quiet moment.",
+    )
+    purge.add_argument(
+        "--older-than", type=float, required=True, metavar="DAYS",
+        help="delete rows older than DAYS days (0 deletes everything and needs --yes)",
+    )
     purge.add_argument("--db", type=Path, help="SQLite file (default $WXLOAN_DB)")
+    purge.add_argument("--dry-run", action="store_true",
+                       help="print how many rows per table would go; change nothing")
+    purge.add_argument("--yes", action="store_true",
+                       help="confirm --older-than 0 (delete every message, user and session)")
+    purge.add_argument("--vacuum", action="store_true",
+                       help="afterwards, shrink the file and print the bytes before/after")
     return parser
 
 
@@ -102,11 +126,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "serve":
             return _serve(settings, args)
         if args.command == "stats":
-            return asyncio.run(_stats(settings, args.days, args.json))
+            return _stats(settings, args.days, args.json)
         if args.command == "transcript":
-            return asyncio.run(_transcript(settings, args.openid, args.limit))
+            return _transcript(settings, args.openid, args.limit)
         if args.command == "purge":
-            return asyncio.run(_purge(settings, args.older_than))
+            return _purge(settings, args)
         if args.command == "chat":
             return asyncio.run(run_chat(args))
         if args.command == "simulate":
@@ -220,12 +244,26 @@ def _run_workers(settings: Settings, workers: int) -> int:
     return 0
 
 
-async def _stats(settings: Settings, days: int, as_json: bool) -> int:
-    store = await open_store(settings.db_path)
+def _no_database(path: Path) -> ConfigError:
+    return ConfigError(f"WXLOAN_DB / --db: no database at {path}")
+
+
+@contextlib.contextmanager
+def _existing_database(path: Path) -> Iterator[None]:
+    """Turn a missing or foreign file into one line and exit 2 (nothing is created)."""
     try:
-        stats = await store.stats(days=days)
-    finally:
-        await store.close()
+        yield
+    except NoDatabaseError:
+        raise _no_database(path) from None
+    except sqlite3.DatabaseError as exc:
+        raise ConfigError(f"WXLOAN_DB / --db: {path} is not a wxloan database ({exc})") from None
+
+
+def _stats(settings: Settings, days: int, as_json: bool) -> int:
+    if days < 1:
+        raise ConfigError("--days must be at least 1")
+    with _existing_database(settings.db_path), ReadOnlyStore(settings.db_path) as store:
+        stats = store.stats(days=days)
     if as_json:
         print(json.dumps(_asdict(stats), ensure_ascii=False, indent=2))
         return 0
@@ -250,12 +288,11 @@ def _asdict(stats: object) -> object:
     return asdict(stats) if is_dataclass(stats) and not isinstance(stats, type) else stats
 
 
-async def _transcript(settings: Settings, openid: str, limit: int) -> int:
-    store = await open_store(settings.db_path)
-    try:
-        rows = await store.transcript(openid, limit)
-    finally:
-        await store.close()
+def _transcript(settings: Settings, openid: str, limit: int) -> int:
+    if limit < 1:
+        raise ConfigError("--limit must be at least 1")
+    with _existing_database(settings.db_path), ReadOnlyStore(settings.db_path) as store:
+        rows = store.transcript(openid, limit)
     if not rows:
         print(f"no messages for {openid}", file=sys.stderr)
         return 1
@@ -267,16 +304,70 @@ async def _transcript(settings: Settings, openid: str, limit: int) -> int:
     return 0
 
 
-async def _purge(settings: Settings, days: float) -> int:
-    if days < 0:
-        raise ConfigError("--older-than must be zero or more days")
-    store = await open_store(settings.db_path)
-    try:
-        counts = await store.purge(time.time() - days * 86400)
-    finally:
-        await store.close()
-    print("deleted " + ", ".join(f"{table}: {n}" for table, n in counts.items()))
+def _purge(settings: Settings, args: argparse.Namespace) -> int:
+    days = float(args.older_than)
+    if not math.isfinite(days) or days < 0:
+        raise ConfigError("--older-than must be a finite number of days, zero or more")
+    if days == 0 and not (args.yes or args.dry_run):
+        print("wxloan purge: --older-than 0 deletes every message, user and session;"
+              " add --yes to confirm", file=sys.stderr)
+        return 2
+    path = settings.db_path
+    before = time.time() - days * 86400
+    with _existing_database(path):
+        planned = retention.plan(path, before)
+        if args.dry_run:
+            print("would delete " + _per_table(planned) + " (dry run: nothing changed)")
+            return 0
+        progress = _PurgeProgress(sys.stderr) if sys.stderr.isatty() else None
+        report = retention.purge(path, before, totals=planned, progress=progress)
+        if progress is not None:
+            progress.end()
+        print("deleted " + _per_table(report.deleted))
+        print(f"{report.batches} batches in {report.elapsed_s:.1f} s; the longest held the"
+              f" write lock {report.max_hold_s * 1000:.1f} ms")
+        if args.vacuum:
+            if not retention.vacuums_live(path):
+                print("wxloan purge: full VACUUM (the file has auto_vacuum off): writes wait"
+                      " until it ends; it switches the file to incremental vacuum for next"
+                      " time", file=sys.stderr)
+            done = retention.vacuum(path)
+            print(f"vacuum ({done.mode}, {done.elapsed_s:.1f} s): {done.bytes_before:,} →"
+                  f" {done.bytes_after:,} bytes ({done.reclaimed / 1e6:.1f} MB reclaimed)")
     return 0
+
+
+def _per_table(counts: dict[str, int]) -> str:
+    return ", ".join(f"{table}: {n}" for table, n in counts.items()) or "nothing"
+
+
+class _PurgeProgress:
+    """One self-overwriting status line on a terminal (``\\r``), at most ten updates a second."""
+
+    def __init__(self, stream: TextIO) -> None:
+        self.stream = stream
+        self.shown = 0.0
+
+    def __call__(self, table: str, done: int, total: int) -> None:
+        now = time.monotonic()
+        if now - self.shown < 0.1 and done < total:
+            return
+        self.shown = now
+        share = f" ({100 * done // total}%)" if total else ""
+        self.stream.write(f"\rpurge: {table} {done:,}/{total:,}{share}\033[K")
+        self.stream.flush()
+
+    def end(self) -> None:
+        self.stream.write("\n")
+        self.stream.flush()
+
+
+def _chat(args: argparse.Namespace) -> int:
+    try:
+        return asyncio.run(run_chat(args))
+    except KeyboardInterrupt:  # Ctrl-C leaves the chat quietly
+        print(file=sys.stderr)
+        return 130
 
 
 def _simulate(args: argparse.Namespace) -> int:

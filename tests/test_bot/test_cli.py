@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import io
 import json
+import re
 import socket
 import subprocess
 import sys
@@ -99,12 +101,74 @@ async def test_transcript_of_unknown_user_fails(populated, capsys):
     assert "nobody" in err
 
 
-async def test_purge_older_than_zero_deletes_everything(populated, capsys, db_path):
-    code, out, _ = await _run(capsys, "purge", "--older-than", "0")
+async def test_purge_older_than_zero_deletes_everything_with_yes(populated, capsys, db_path):
+    code, out, _ = await _run(capsys, "purge", "--older-than", "0", "--yes")
     assert code == 0
     assert "messages: 8" in out
+    assert "batches in" in out
     for table in ("messages", "processed", "sessions", "users", "assessments"):
         assert rows(db_path, f"SELECT COUNT(*) FROM {table}") == [(0,)], table
+
+
+async def test_purge_older_than_zero_without_yes_exits_2_and_deletes_nothing(
+    populated, capsys, db_path
+):
+    before = dump_all_tables(db_path)
+    code, out, err = await _run(capsys, "purge", "--older-than", "0")
+    assert code == 2
+    assert out == ""
+    assert len(err.strip().splitlines()) == 1
+    assert "--yes" in err
+    assert dump_all_tables(db_path) == before
+
+
+@pytest.mark.parametrize("days", ["0", "1"])
+async def test_purge_dry_run_prints_the_rows_per_table_and_changes_nothing(
+    populated, capsys, db_path, days
+):
+    before = dump_all_tables(db_path)
+    code, out, _ = await _run(capsys, "purge", "--older-than", days, "--dry-run")
+    assert code == 0
+    assert "dry run" in out
+    assert ("messages: 8" if days == "0" else "messages: 0") in out
+    assert "users: " in out and "sessions: " in out
+    assert dump_all_tables(db_path) == before
+
+
+async def test_purge_vacuum_shrinks_the_file_and_says_how_much(tmp_path, capsys):
+    from storage.maintenance import prefill_synthetic
+
+    path = tmp_path / "big.db"
+    prefill_synthetic(path, users=200, messages=20_000)
+    size = path.stat().st_size
+    code, out, err = await _run(capsys, "purge", "--older-than", "0.5", "--vacuum",
+                                "--db", str(path))
+    assert code == 0
+    assert "messages: 20000" in out
+    line = next(line for line in out.splitlines() if line.startswith("vacuum"))
+    before, after = (int(n.replace(",", "")) for n in re.findall(r"[\d,]{4,}", line)[:2])
+    assert before >= size > after * 5
+    assert path.stat().st_size == after  # the WAL is emptied too
+    assert "full VACUUM" in err  # the first one needs exclusive access, and says so
+    code, out, err = await _run(capsys, "purge", "--older-than", "0.5", "--vacuum",
+                                "--db", str(path))
+    assert code == 0
+    assert "vacuum (incremental" in out
+    assert err == ""
+
+
+async def test_purge_shows_progress_only_on_a_terminal(populated, capsys, monkeypatch):
+    class Terminal(io.StringIO):
+        def isatty(self) -> bool:
+            return True
+
+    code, _, err = await _run(capsys, "purge", "--older-than", "1")  # batches, none old
+    assert code == 0
+    assert "\r" not in err  # not a terminal: no progress line
+    terminal = Terminal()
+    monkeypatch.setattr(sys, "stderr", terminal)
+    await asyncio.to_thread(main, ["purge", "--older-than", "0", "--yes"])
+    assert "\rpurge: messages" in terminal.getvalue()
 
 
 async def test_purge_older_than_a_day_keeps_recent_data(populated, capsys, db_path):
@@ -114,10 +178,61 @@ async def test_purge_older_than_a_day_keeps_recent_data(populated, capsys, db_pa
     assert dump_all_tables(db_path) == before
 
 
-async def test_purge_refuses_negative_days(populated, capsys):
-    code, _, err = await _run(capsys, "purge", "--older-than", "-1")
+@pytest.mark.parametrize("days", ["-1", "nan", "inf"])
+async def test_purge_refuses_negative_or_infinite_days(populated, capsys, days, db_path):
+    before = dump_all_tables(db_path)
+    code, _, err = await _run(capsys, "purge", "--older-than", days)
     assert code == 2
     assert "older-than" in err
+    assert dump_all_tables(db_path) == before
+
+
+@pytest.mark.parametrize("days", ["-5", "0"])
+async def test_stats_refuses_fewer_than_one_day(populated, capsys, days):
+    code, out, err = await _run(capsys, "stats", "--days", days)
+    assert code == 2
+    assert out == ""
+    assert "--days" in err
+    assert len(err.strip().splitlines()) == 1
+
+
+@pytest.mark.parametrize("argv", [
+    ["stats"], ["stats", "--json"], ["transcript", "user-a"],
+    ["purge", "--older-than", "30"], ["purge", "--older-than", "30", "--dry-run"],
+    ["purge", "--older-than", "0", "--yes", "--vacuum"],
+])
+@pytest.mark.parametrize("via", ["flag", "env"])
+async def test_read_and_retention_commands_never_create_a_database(
+    tmp_path, capsys, monkeypatch, argv, via
+):
+    missing = tmp_path / "typo.db"
+    if via == "flag":
+        argv = [*argv, "--db", str(missing)]
+    else:
+        monkeypatch.setenv("WXLOAN_DB", str(missing))
+    code, out, err = await _run(capsys, *argv)
+    assert code == 2
+    assert out == ""
+    assert err.strip() == f"wxloan: configuration error: WXLOAN_DB / --db: no database at {missing}"
+    assert list(tmp_path.iterdir()) == []
+
+
+async def test_stats_on_a_file_that_is_not_a_database_exits_2(tmp_path, capsys):
+    junk = tmp_path / "notes.txt"
+    junk.write_text("not sqlite at all " * 100)
+    code, _, err = await _run(capsys, "stats", "--db", str(junk))
+    assert code == 2
+    assert "not a wxloan database" in err
+    assert junk.read_text().startswith("not sqlite")
+
+
+async def test_stats_reads_a_live_database_without_migrating_or_writing(
+    populated, capsys, db_path
+):
+    before = dump_all_tables(db_path)
+    code, _, _ = await _run(capsys, "stats")
+    assert code == 0
+    assert dump_all_tables(db_path) == before
 
 
 def test_cli_config_error_exits_2_naming_the_variable(monkeypatch, capsys, tmp_path):
