@@ -2,10 +2,17 @@
 
 from __future__ import annotations
 
+import base64
+import logging
+
 import pytest
+from wechatpy.crypto import PrpCrypto
 
 from bot.context import Outcome, Turn
-from tests.wechat import message_xml
+from bot.errors import BadRequest
+from bot.inbound import from_fields
+from bot.webhook import _parse_json_fields
+from tests.wechat import AES_KEY, APP_ID, message_xml, sign
 
 from .support import (
     MENU,
@@ -210,3 +217,198 @@ async def test_cdata_terminator_in_openid_never_breaks_the_reply(make_wechat):
     assert reply.status == 200
     assert reply.fields["ToUserName"] == "od]]>x"
     assert reply.content == "hi"
+
+
+# -- QA findings: shapes that crashed the old double parse (a 500) are refused or answered
+
+
+def _nested(tag: str, depth: int, text: str = "x") -> str:
+    return f"<{tag}>" + "<a>" * depth + text + "</a>" * depth + f"</{tag}>"
+
+
+def _push(openid: str, msg_type: str, when: int, *raw_fields: str, **fields) -> str:
+    """``message_xml`` with some fields given as raw XML (nested, odd) instead of text."""
+    xml = message_xml(openid, msg_type, when, **fields)
+    return xml.replace("</xml>", "".join(raw_fields) + "</xml>")
+
+
+@pytest.mark.parametrize("mode", ["plain", "safe"])
+@pytest.mark.parametrize("depth", [1, 1000, 2000])
+async def test_content_nested_in_elements_is_bad_request(wechat, db_path, depth, mode):
+    xml = _push("u-deep", "text", int(wechat.clock()), _nested("Content", depth),
+                MsgId=new_msg_id())
+    reply = await wechat.post(xml, mode=mode)
+    assert reply.status == 400
+    assert _nothing_stored(db_path)
+    await _still_answers(wechat)
+
+
+@pytest.mark.parametrize("depth", [1, 1000, 2000])
+async def test_recognition_nested_in_elements_is_bad_request(wechat, db_path, depth):
+    xml = _push("u-deep", "voice", int(wechat.clock()), _nested("Recognition", depth),
+                MediaId="m", Format="amr", MsgId=new_msg_id())
+    reply = await wechat.post(xml)
+    assert reply.status == 400
+    assert _nothing_stored(db_path)
+
+
+@pytest.mark.parametrize("tag", ["FromUserName", "MsgType", "Event", "EventKey", "MsgId"])
+async def test_any_field_read_as_text_holding_elements_is_bad_request(wechat, tag):
+    fields = {"FromUserName": "u", "MsgType": "event", "Event": "CLICK", "EventKey": "K",
+              "MsgId": "1"}
+    raw = "".join(_nested(t, 3) if t == tag else f"<{t}>{v}</{t}>" for t, v in fields.items())
+    xml = f"<xml><ToUserName>gh</ToUserName><CreateTime>1</CreateTime>{raw}</xml>"
+    assert (await wechat.post(xml)).status == 400
+
+
+@pytest.mark.parametrize("content", ["!!!", "/w==", "=", "abc", "中文", ""])
+@pytest.mark.parametrize("msg_type", ["device_text", "device_event"])
+async def test_device_message_with_bad_base64_is_answered_success(wechat, msg_type, content):
+    # The dialogue does not handle device messages: their Content is never decoded, so
+    # bad base64 (or base64 of bytes that are not UTF-8, "/w==") cannot fail; the push
+    # is answered like any unknown type, so WeChat does not retry it.
+    xml = message_xml("u-dev", msg_type, int(wechat.clock()), Event="bind", DeviceType="gh_d",
+                      DeviceID="d1", SessionID=1, OpenID="u-dev", Content=content,
+                      MsgId=new_msg_id())
+    reply = await wechat.post(xml)
+    assert (reply.status, reply.body) == (200, "success")
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        "<xml><ToUserName>gh</ToUserName><FromUserName>u</FromUserName><MsgType>text</MsgType>"
+        "<Content>caf\xe9</Content></xml>".encode("latin-1"),
+        '<?xml version="1.0" encoding="latin-1"?><xml><ToUserName>gh</ToUserName>'
+        "<FromUserName>u</FromUserName><MsgType>text</MsgType><Content>\xe9</Content></xml>"
+        .encode("latin-1"),
+        "<xml><ToUserName>gh</ToUserName><FromUserName>u</FromUserName><MsgType>text</MsgType>"
+        "<Content>你好</Content></xml>".encode("utf-16"),
+        b"<xml><ToUserName>gh</ToUserName><FromUserName>u</FromUserName>"
+        b"<MsgType>text</MsgType><Content>\xed\xa0\x80</Content></xml>",  # a UTF-8 surrogate
+    ],
+    ids=["latin-1", "declared-latin-1", "utf-16", "encoded-surrogate"],
+)
+async def test_body_that_is_not_utf8_is_bad_request(wechat, db_path, body):
+    reply = await wechat.post("", body=body)
+    assert reply.status == 400
+    assert _nothing_stored(db_path)
+
+
+async def test_encrypted_payload_that_is_not_utf8_is_refused_by_the_decryption(wechat, db_path):
+    # wechatpy's PrpCrypto decodes the plaintext as UTF-8 before it checks the AppID, so
+    # a payload that is not UTF-8 cannot be told from a wrong key: 403 (bot.security).
+    crypto = PrpCrypto(base64.b64decode(AES_KEY + "="))
+
+    async def post_encrypted(plaintext: bytes):
+        query = wechat.query()
+        encrypt = crypto.encrypt(plaintext, APP_ID).decode()
+        query.update(encrypt_type="aes",
+                     msg_signature=sign(wechat.token, query["timestamp"], query["nonce"],
+                                        encrypt))
+        body = f"<xml><Encrypt><![CDATA[{encrypt}]]></Encrypt></xml>".encode()
+        return await wechat.post("", query=query, body=body)
+
+    xml = text_xml("u-enc", "x", int(wechat.clock())).encode()
+    assert (await post_encrypted(xml.replace(b"[x]]>", b"[\xff]]>"))).status == 403
+    assert _nothing_stored(db_path)
+    assert (await post_encrypted(xml)).status == 200  # the same construction, valid UTF-8
+
+
+async def test_undeclarable_encoding_is_ignored_not_a_crash(make_wechat):
+    # An encoding declaration (even an unknown one) is not honoured: the body is UTF-8.
+    wechat = await make_wechat(router=echo_router())
+    xml = text_xml("u-enc", "你好", int(wechat.clock()))
+    reply = await wechat.post('<?xml version="1.0" encoding="no-such-codec"?>' + xml)
+    assert (reply.status, reply.content) == (200, "你好")
+
+
+async def test_duplicated_top_level_tag_is_bad_request(wechat, db_path):
+    xml = text_xml("u-dup", "one", int(wechat.clock()))
+    xml = xml.replace("</xml>", "<Content><![CDATA[two]]></Content></xml>")
+    assert (await wechat.post(xml)).status == 400
+    assert _nothing_stored(db_path)
+
+
+async def test_structured_fields_we_do_not_read_are_fine_unless_absurdly_deep(wechat):
+    pics = ("<SendPicsInfo><Count>1</Count><PicList><item><PicMd5Sum><![CDATA[1b5f7c]]>"
+            "</PicMd5Sum></item></PicList></SendPicsInfo>")
+    when = int(wechat.clock())
+    xml = _push("u-pic", "event", when, pics, Event="pic_sysphoto", EventKey="6")
+    assert (await wechat.post(xml)).status == 200
+    deep = _nested("SendPicsInfo", 2000)
+    xml = _push("u-pic", "event", when + 1, deep, Event="pic_sysphoto", EventKey="6")
+    assert (await wechat.post(xml)).status == 400
+
+
+@pytest.mark.parametrize("tag", ["FromUserName", "ToUserName", "MsgType", "MsgId", "Event"])
+async def test_identity_field_over_128_characters_is_bad_request(wechat, db_path, tag):
+    fields = {"ToUserName": "gh", "FromUserName": "u", "MsgType": "event", "Event": "CLICK",
+              "MsgId": "1"}
+    fields[tag] = "9" * 129
+    xml = "<xml>" + "".join(f"<{t}>{v}</{t}>" for t, v in fields.items()) + "</xml>"
+    assert (await wechat.post(xml)).status == 400
+    assert _nothing_stored(db_path)
+
+
+async def test_content_attributes_are_ignored_and_edges_stripped(make_wechat):
+    wechat = await make_wechat(router=echo_router())
+    odd = '<Content lang="zh"><![CDATA[  借一万 \n]]></Content>'
+    plain = "<Content><![CDATA[x]]></Content>"
+    xml = text_xml("u-attr", "x", int(wechat.clock())).replace(plain, odd)
+    reply = await wechat.post(xml)
+    assert (reply.status, reply.content) == (200, "借一万")
+
+
+async def test_a_parser_bug_is_a_logged_400_never_a_500(wechat, monkeypatch, caplog):
+    def broken(*args, **kwargs):
+        raise RuntimeError("parser bug")
+
+    monkeypatch.setattr("bot.webhook.parse_flat_xml", broken)
+    with caplog.at_level(logging.ERROR, logger="wxloan.message"):
+        reply = await wechat.post(text_xml("u-bug", "x", int(wechat.clock())))
+    assert reply.status == 400
+    assert [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR] == [
+        "unexpected parse failure"
+    ]
+
+
+# -- the JSON (mini-program) parser: the same rules ------------------------------------
+
+_JSON_HEAD = '{"ToUserName": "gh", "FromUserName": "u", "MsgType": "text", '
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        _JSON_HEAD + '"Content": ' + "[" * 5000 + "]" * 5000 + "}",  # RecursionError
+        _JSON_HEAD + '"Extra": ' + '{"a":' * 5000 + "1" + "}" * 5000 + "}",
+        _JSON_HEAD + '"Content": {"a": "b"}}',
+        _JSON_HEAD + '"Content": ["x"]}',
+        _JSON_HEAD + '"CreateTime": NaN}',
+        _JSON_HEAD + '"CreateTime": Infinity}',
+        _JSON_HEAD + '"CreateTime": ' + "9" * 5000 + "}",  # over Python's int digit limit
+        _JSON_HEAD + '"Content": "a", "Content": "b"}',
+        _JSON_HEAD + '"Content": "x\\ud800"}',  # a lone surrogate
+        '["not", "an", "object"]',
+        _JSON_HEAD.encode("utf-16-le"),
+        (_JSON_HEAD + '"Content": "caf\xe9"}').encode("latin-1"),
+    ],
+    ids=["deep-content", "deep-elsewhere", "object-content", "array-content", "nan",
+         "infinity", "huge-int", "duplicate-key", "lone-surrogate", "array", "utf-16",
+         "latin-1"],
+)
+def test_json_parser_refuses_malformed_bodies(body):
+    with pytest.raises(BadRequest):
+        _parse_json_fields(body.encode() if isinstance(body, str) else body)
+
+
+def test_json_parser_keeps_scalars_and_drops_other_values():
+    fields = _parse_json_fields(
+        (_JSON_HEAD + '"Content": "😀 \\ud83d\\ude00", "CreateTime": 1e999, "MsgId": '
+         '12345678901234567890, "Flag": true, "Extra": {"deep": [1, 2]}, "Nil": null}').encode()
+    )
+    assert fields["Content"] == "😀 😀"
+    assert fields["CreateTime"] == "inf" and from_fields(fields).create_time == 0
+    assert fields["MsgId"] == "12345678901234567890"
+    assert not {"Flag", "Extra", "Nil"} & set(fields)
