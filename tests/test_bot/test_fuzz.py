@@ -637,3 +637,36 @@ def test_the_fuzzer_is_deterministic() -> None:
     second = list(build_cases(random.Random(SEED), plan, 1_700_000_000))
     assert [(c.body, c.query) for c in first] == [(c.body, c.query) for c in second]
     assert {m for c in first for m in c.mutators} >= {f.__name__ for f in XML_MUTATORS}
+
+
+@pytest.mark.parametrize(
+    ("content", "status"),
+    [
+        ('"你好"', 200),
+        ("[" * 3000 + "]" * 3000, 400),
+        ('{"a": "b"}', 400),
+        ("NaN", 400),
+        ('"x\\udcff"', 400),
+        ("9" * 5000, 400),
+    ],
+    ids=["valid", "deep", "object", "nan", "lone-surrogate", "huge-int"],
+)
+@pytest.mark.parametrize("mode", ["plain", "safe"])
+async def test_miniprogram_json_refusals_end_to_end(
+    fuzz_settings: Settings, aiohttp_client: Any, clock: Any, content: str, status: int,
+    mode: str,
+) -> None:
+    client = await aiohttp_client(create_app(fuzz_settings, router=echo_router(), clock=clock))
+    now = int(clock())
+    body = (f'{{"ToUserName": "gh_mini", "FromUserName": "o-json", "CreateTime": {now}, '
+            f'"MsgType": "text", "MsgId": 42, "Content": {content}}}').encode()
+    rng = random.Random(SEED)
+    query = _query(rng, MP, now)
+    if mode == "safe":
+        encrypt = MP.crypto().encrypt(body, MP.app_id).decode()
+        body = json.dumps({"ToUserName": "gh_mini", "Encrypt": encrypt}).encode()
+        query.update(encrypt_type="aes",
+                     msg_signature=sign(MP.token, query["timestamp"], query["nonce"], encrypt))
+    resp = await client.post(MP.path, params=query, data=body)
+    assert resp.status == status
+    assert resp.status != 200 or await resp.text() == "success"
