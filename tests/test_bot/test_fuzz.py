@@ -625,9 +625,37 @@ async def test_mutants_through_the_real_dialogue_never_get_a_5xx(
 ) -> None:
     client = await aiohttp_client(create_app(fuzz_settings, clock=clock))
     now = int(clock())
-    plan = [(OA, "plain", 300), (OA, "safe", 200), (MP, "plain", 100)]
+    plan = [(OA, "plain", 700), (OA, "safe", 500), (MP, "plain", 300)]
     check(await send_all(client, build_cases(random.Random(SEED + 1), plan, now)), errors_logged)
     await _normal_text_still_answers(client, now, MENU)
+
+
+def test_the_parsers_raise_nothing_but_request_rejected() -> None:
+    """20,000 more mutants straight into the parsers, without the webhook's safety net."""
+    from bot.errors import RequestRejected
+    from bot.inbound import TEXT_FIELDS, from_fields
+    from bot.webhook import _parse_json_fields
+    from bot.xmlsafe import parse_flat_xml
+
+    rng = random.Random(SEED + 2)
+    outcomes: Counter[str] = Counter()
+    for _ in range(20_000):
+        use_json = rng.random() < 0.3
+        if use_json:
+            data, _names = mutate_json(rng, _json_seed(rng, 1_700_000_000))
+        else:
+            data, _names = mutate_xml(rng, _xml_seed(rng, 1_700_000_000))
+        try:
+            if use_json:
+                fields = _parse_json_fields(data)
+            else:
+                fields = parse_flat_xml(data, TEXT_FIELDS | {"Encrypt"})
+            from_fields(fields).kind
+        except RequestRejected as exc:
+            outcomes[exc.reason] += 1
+        else:
+            outcomes["ok"] += 1
+    assert outcomes["ok"] > 1000 and len(outcomes) > 10, outcomes
 
 
 def test_the_fuzzer_is_deterministic() -> None:
