@@ -320,6 +320,7 @@ def _purge(settings: Settings, args: argparse.Namespace) -> int:
             print("would delete " + _per_table(planned) + " (dry run: nothing changed)")
             return 0
         progress = _PurgeProgress(sys.stderr) if sys.stderr.isatty() else None
+        size = retention.file_bytes(path)  # the database and its WAL, before anything goes
         report = retention.purge(path, before, totals=planned, progress=progress)
         if progress is not None:
             progress.end()
@@ -332,8 +333,10 @@ def _purge(settings: Settings, args: argparse.Namespace) -> int:
                       " until it ends; it switches the file to incremental vacuum for next"
                       " time", file=sys.stderr)
             done = retention.vacuum(path)
-            print(f"vacuum ({done.mode}, {done.elapsed_s:.1f} s): {done.bytes_before:,} →"
-                  f" {done.bytes_after:,} bytes ({done.reclaimed / 1e6:.1f} MB reclaimed)")
+            print(f"vacuum ({done.mode}, {done.elapsed_s:.1f} s, {done.steps} steps, the"
+                  f" longest {done.max_hold_s * 1000:.1f} ms): {size:,} →"
+                  f" {done.bytes_after:,} bytes ({(size - done.bytes_after) / 1e6:.1f} MB"
+                  " reclaimed)")
     return 0
 
 

@@ -9,7 +9,7 @@ and a reply missed WeChat's deadline). The design, measured in ``tests/perf/purg
   of rowids, so a region of recent rows costs a bounded scan too). Each batch is its own
   short transaction.
 * **Sized by time.** ``limit`` adapts so that a batch holds the lock for about
-  :data:`TARGET_BATCH_S` (15 ms): the cost per row differs by table (a message touches three
+  :data:`TARGET_BATCH_S` (10 ms): the cost per row differs by table (a message touches three
   b-trees, a session two) and by machine.
 * **The server's lock.** Every batch takes the same kernel lock (``flock`` on
   ``<db>.writelock``) that the server's writer takes around each group commit, so the two
@@ -40,7 +40,9 @@ import sqlite3
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
+from typing import TypeVar
 
 from .errors import NoDatabaseError
 
@@ -79,8 +81,11 @@ MAX_LIMIT = 50_000
 #: region where few rows qualify (~0.1 µs a row, against ~6–9 µs to delete a message).
 SCAN_FACTOR = 16
 MAX_SCAN = 100_000
-#: Pages freed per ``incremental_vacuum`` step (4 KiB pages: 4 MiB).
-VACUUM_STEP_PAGES = 1024
+#: Pages freed by the first ``incremental_vacuum`` step (4 KiB pages: 1 MiB); the next
+#: steps are sized by time like the purge's batches.
+VACUUM_STEP_PAGES = 256
+
+T = TypeVar("T")
 
 Progress = Callable[[str, int, int], None]
 """``progress(table, deleted so far, total to delete)``, called after every batch."""
@@ -112,6 +117,9 @@ class VacuumReport:
     bytes_after: int
     #: how long it took (the full mode holds the write lock that long)
     elapsed_s: float = 0.0
+    #: transactions (incremental steps; 1 for a full VACUUM) and the longest one (s)
+    steps: int = 0
+    max_hold_s: float = 0.0
 
     @property
     def reclaimed(self) -> int:
@@ -204,6 +212,26 @@ class _WriteLock:
         os.close(self.fd)
 
 
+def _locked_write(
+    conn: sqlite3.Connection, lock: _WriteLock, work: Callable[[], T]
+) -> tuple[T, float, float]:
+    """Run ``work`` in one ``BEGIN IMMEDIATE`` transaction under the writer lock.
+
+    :returns: its result, how long it held the lock and how long it waited for it (s).
+    """
+    with lock.held() as waited:
+        took = time.perf_counter()
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            result = work()
+            conn.execute("COMMIT")
+        except BaseException:
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
+            raise
+        return result, time.perf_counter() - took, waited
+
+
 def _delete_batch(
     conn: sqlite3.Connection, table: str, column: str, before: float,
     cursor: int, last: int, limit: int,
@@ -286,12 +314,13 @@ def purge(
     lock = _WriteLock(path)
     report = PurgeReport()
     limit = batch_rows or FIRST_LIMIT
-    cost = 0.0  # smoothed seconds per deleted row, 0 until measured
     try:
         for table, column, has_rowid in _present(conn):
             report.deleted[table] = 0
             total = (totals or {}).get(table, 0)
-            cost = 0.0  # a session costs less to delete than a message (fewer indexes)
+            # smoothed seconds per deleted row, 0 until measured; per table: a session
+            # costs less to delete than a message (fewer indexes)
+            cost = 0.0
             cursor = last = 0
             if has_rowid:
                 low, high = conn.execute(
@@ -302,24 +331,12 @@ def purge(
                 # Rows the server adds meanwhile get higher rowids, and they are recent.
                 cursor, last = int(low) - 1, int(high)
             while True:
-                with lock.held() as waited:
-                    took = time.perf_counter()
-                    conn.execute("BEGIN IMMEDIATE")
-                    try:
-                        if has_rowid:
-                            deleted, cursor = _delete_batch(
-                                conn, table, column, before, cursor, last, limit
-                            )
-                        else:
-                            deleted = _delete_batch_without_rowid(
-                                conn, table, column, before, limit
-                            )
-                        conn.execute("COMMIT")
-                    except BaseException:
-                        if conn.in_transaction:
-                            conn.execute("ROLLBACK")
-                        raise
-                    held = time.perf_counter() - took
+                if has_rowid:
+                    (deleted, cursor), held, waited = _locked_write(conn, lock, partial(
+                        _delete_batch, conn, table, column, before, cursor, last, limit))
+                else:
+                    deleted, held, waited = _locked_write(conn, lock, partial(
+                        _delete_batch_without_rowid, conn, table, column, before, limit))
                 report.batches += 1
                 report.deleted[table] += deleted
                 report.max_hold_s = max(report.max_hold_s, held)
@@ -355,41 +372,89 @@ def vacuums_live(path: Path) -> bool:
         conn.close()
 
 
-def vacuum(path: Path, *, step_pages: int = VACUUM_STEP_PAGES) -> VacuumReport:
+def vacuum(
+    path: Path,
+    *,
+    step_pages: int | None = None,
+    target_step_s: float = TARGET_BATCH_S,
+    pause_ratio: float = 1.0,
+) -> VacuumReport:
     """Give the free pages back to the file system; see the module docstring.
 
-    ``incremental`` (``auto_vacuum=INCREMENTAL``): bounded steps under the writer lock, safe
-    while the server runs. ``full``: one ``VACUUM`` that holds the lock throughout and
-    switches the file to incremental for next time.
+    ``incremental`` (``auto_vacuum=INCREMENTAL``): steps of ``incremental_vacuum`` under the
+    writer lock, sized like the purge's batches (or ``step_pages`` each), safe while the
+    server runs. ``full``: one ``VACUUM`` that holds the lock throughout and switches the
+    file to incremental for next time.
     """
     started = time.perf_counter()
     before = file_bytes(path)
     conn = _connect_writer(path)
     lock = _WriteLock(path)
+    steps, longest = 0, 0.0
     try:
         incremental = conn.execute("PRAGMA auto_vacuum").fetchone()[0] == 2
         if incremental:
-            while conn.execute("PRAGMA freelist_count").fetchone()[0] > 0:
+            pages, cost = step_pages or VACUUM_STEP_PAGES, 0.0
+            free = _freelist(conn)
+            while free > 0:
                 with lock.held():
-                    conn.execute("BEGIN IMMEDIATE")
+                    took = time.perf_counter()
                     try:
-                        conn.execute(f"PRAGMA incremental_vacuum({int(step_pages)})").fetchall()
-                        conn.execute("COMMIT")
+                        # Python's execute() steps the pragma once, which frees one page;
+                        # executescript() runs it to the end (and would commit an open
+                        # transaction first, hence BEGIN and COMMIT inside the script).
+                        conn.executescript(
+                            f"BEGIN IMMEDIATE; PRAGMA incremental_vacuum({int(pages)}); COMMIT;"
+                        )
                     except BaseException:
                         if conn.in_transaction:
                             conn.execute("ROLLBACK")
                         raise
+                    held = time.perf_counter() - took
+                freed, free = free - _freelist(conn), _freelist(conn)
+                steps, longest = steps + 1, max(longest, held)
+                if freed <= 0:
+                    break  # nothing moves any more (should not happen): never spin
+                if step_pages is None:  # moving a live page costs more than dropping a free one
+                    pages, cost = _next_limit(pages, cost, held, freed, target_step_s)
+                paused = time.perf_counter()
                 conn.execute("PRAGMA wal_checkpoint(PASSIVE)")
+                rest = pause_ratio * held - (time.perf_counter() - paused)
+                if rest > 0:
+                    time.sleep(rest)
         else:
             with lock.held():
+                took = time.perf_counter()
                 conn.execute("PRAGMA auto_vacuum=INCREMENTAL")
                 conn.execute("VACUUM")
-        # The file shrinks when the WAL is copied back; TRUNCATE also empties the WAL. It
-        # waits for readers of older snapshots (busy_timeout) and holds the lock briefly.
-        with lock.held():
-            conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchall()
+                steps, longest = 1, time.perf_counter() - took
+        _truncate_wal(conn, lock)
     finally:
         lock.close()
         conn.close()
     return VacuumReport("incremental" if incremental else "full", before, file_bytes(path),
-                        time.perf_counter() - started)
+                        time.perf_counter() - started, steps, longest)
+
+
+def _freelist(conn: sqlite3.Connection) -> int:
+    return int(conn.execute("PRAGMA freelist_count").fetchone()[0])
+
+
+def _truncate_wal(conn: sqlite3.Connection, lock: _WriteLock, attempts: int = 50) -> bool:
+    """Empty the WAL file (``wal_checkpoint(TRUNCATE)``), without making writers wait long.
+
+    TRUNCATE waits for every reader to reach the latest snapshot and blocks new writers
+    meanwhile; the busy timeout is cut to 10 ms and a busy attempt is retried after a pause.
+    Gives up (the WAL is reused, only not shrunk) after ``attempts``.
+    """
+    conn.execute("PRAGMA busy_timeout=10")
+    try:
+        for _ in range(attempts):
+            with lock.held():
+                busy = conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()[0]
+            if not busy:
+                return True
+            time.sleep(0.02)
+        return False
+    finally:
+        conn.execute("PRAGMA busy_timeout=5000")

@@ -146,7 +146,9 @@ async def test_purge_vacuum_shrinks_the_file_and_says_how_much(tmp_path, capsys)
     assert code == 0
     assert "messages: 20000" in out
     line = next(line for line in out.splitlines() if line.startswith("vacuum"))
-    before, after = (int(n.replace(",", "")) for n in re.findall(r"[\d,]{4,}", line)[:2])
+    sizes = re.search(r"\): ([\d,]+) → ([\d,]+) bytes", line)
+    assert sizes is not None, line
+    before, after = (int(n.replace(",", "")) for n in sizes.groups())
     assert before >= size > after * 5
     assert path.stat().st_size == after  # the WAL is emptied too
     assert "full VACUUM" in err  # the first one needs exclusive access, and says so

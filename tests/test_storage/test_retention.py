@@ -245,8 +245,11 @@ def test_vacuum_full_then_incremental_shrinks_the_file(tmp_path):
                          [("x" * 200,)] * 5000)
     grown = retention.file_bytes(path)
     retention.purge(path, 10.0)
-    second = retention.vacuum(path, step_pages=16)  # several bounded steps
+    free = int(_rows(path, "PRAGMA freelist_count")[0][0])
+    second = retention.vacuum(path, step_pages=16)  # bounded steps, each its own transaction
     assert second.mode == "incremental"
+    assert second.steps == -(-free // 16)
+    assert _rows(path, "PRAGMA freelist_count") == [(0,)]
     assert second.bytes_after < grown / 3
     assert _count(path, "users") == 0
 
