@@ -12,7 +12,6 @@ import datetime as dt
 import json
 import logging
 import math
-import os
 import sqlite3
 import sys
 import time
@@ -20,19 +19,18 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import TextIO
 
-from aiohttp import web
-
 from storage import NoDatabaseError, open_store, retention
 from storage.store import ReadOnlyStore
 
-from .app import create_app
 from .config import ENV_VARS, Settings
-from .errors import ConfigError
+from .errors import ConfigError, StartupError, WorkersFailed
 from .logs import configure_logging
 from .pipeline import CHINA_TZ
 from .simulator.chat import COMMANDS as CHAT_COMMANDS
 from .simulator.chat import add_arguments as add_chat_arguments
 from .simulator.chat import run_chat
+from .startup import bind_sockets, check_db_path, migrate
+from .supervisor import Supervisor, run_single
 
 __all__ = ["main"]
 
@@ -137,6 +135,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _simulate(args)
         if args.command == "menu":
             return asyncio.run(_menu_push(settings))
+    except StartupError as exc:
+        print(f"wxloan: {exc}", file=sys.stderr)
+        return 2
     except ConfigError as exc:
         print(f"wxloan: configuration error: {exc}", file=sys.stderr)
         return 2
@@ -144,104 +145,35 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _serve(settings: Settings, args: argparse.Namespace) -> int:
+    """Check everything that can fail at start (one line, exit 2), then serve."""
+    workers = args.workers
+    if workers < 1:
+        raise ConfigError(f"--workers must be at least 1, got {workers}")
     settings = settings.with_overrides(host=args.host, port=args.port)
+    if settings.token_generated and settings.host not in _LOOPBACK:
+        raise ConfigError(
+            "WECHAT_TOKEN is not set: a generated token is for local use only, "
+            "so --host must be 127.0.0.1 (set WECHAT_TOKEN to listen elsewhere)"
+        )
+    check_db_path(settings.db_path)
+    # One worker keeps these sockets; a supervisor only checks the port (each worker
+    # binds its own with SO_REUSEPORT) and migrates once, before forking.
+    sockets = bind_sockets(settings.host, settings.port)
+    if workers > 1:
+        for sock in sockets:
+            sock.close()
+        asyncio.run(migrate(settings.db_path))
     if settings.token_generated:
-        if settings.host not in _LOOPBACK:
-            raise ConfigError(
-                "WECHAT_TOKEN is not set: a generated token is for local use only, "
-                "so --host must be 127.0.0.1 (set WECHAT_TOKEN to listen elsewhere)"
-            )
         print(f"WECHAT_TOKEN is not set; generated a token for this run: {settings.token}")
         print("Listening on 127.0.0.1 only. Set WECHAT_TOKEN to connect a real account.")
-    modes = ["plaintext"]
-    if settings.safe_mode_enabled:
-        modes += ["compatible", "safe"]
-    channels = ["official_account"]
-    if settings.miniprogram_enabled:
-        channels.append("miniprogram")
-    log.info(
-        "wxloan serving",
-        extra={
-            "fields": {
-                "url": f"http://{settings.host}:{settings.port}/wechat",
-                "health": f"http://{settings.host}:{settings.port}/healthz",
-                "channels": channels,
-                "miniprogram_url": (
-                    f"http://{settings.host}:{settings.port}/miniprogram"
-                    if settings.miniprogram_enabled
-                    else None
-                ),
-                "api_delivery": settings.outbound_enabled,
-                "api_base": settings.api_base,
-                "modes": modes,
-                "key_rotation": bool(settings.aes_key_previous),
-                "db": str(settings.db_path.resolve()),
-                "reply_deadline_s": settings.reply_deadline,
-                "token": "generated" if settings.token_generated else "configured",
-                "workers": int(getattr(args, "workers", 1) or 1),
-            }
-        },
-    )
-    workers = int(getattr(args, "workers", 1) or 1)
-    if workers < 1:
-        raise ConfigError("--workers must be at least 1")
+    sys.stdout.flush()  # before forking: a worker must not print these again
     if workers == 1:
-        _run_worker(settings, reuse_port=False)
-        return 0
-    return _run_workers(settings, workers)
-
-
-def _run_worker(settings: Settings, reuse_port: bool) -> None:
-    """One server process: the app on the shared port until SIGINT/SIGTERM."""
-    web.run_app(
-        create_app(settings),
-        host=settings.host,
-        port=settings.port,
-        print=None,
-        access_log=None,
-        handle_signals=True,
-        reuse_port=reuse_port,
-    )
-
-
-def _run_workers(settings: Settings, workers: int) -> int:
-    """Fork ``workers`` processes on one port (the kernel spreads connections among them).
-
-    They share the database file: de-duplication and session updates are atomic in SQLite
-    (see :mod:`storage.store`), so a WeChat retry may land on any worker.
-    """
-    import multiprocessing
-    import signal
-
-    async def migrate() -> None:  # once, here: workers starting together must not race
-        store = await open_store(settings.db_path)
-        await store.close()
-
-    asyncio.run(migrate())
-    context = multiprocessing.get_context("fork")
-    processes = [
-        context.Process(target=_run_worker, args=(settings, True), name=f"wxloan-worker-{n}")
-        for n in range(workers)
-    ]
-    for process in processes:
-        process.start()
-    log.info("workers started", extra={"fields": {"workers": workers,
-                                                  "pids": [p.pid for p in processes]}})
-
-    def stop(signum: int, _frame: object) -> None:
-        for process in processes:
-            if process.is_alive() and process.pid is not None:
-                os.kill(process.pid, signal.SIGTERM)
-
-    signal.signal(signal.SIGTERM, stop)
-    signal.signal(signal.SIGINT, stop)
-    for process in processes:
-        process.join()
-    codes = [p.exitcode for p in processes]
-    if any(code not in (0, -signal.SIGTERM) for code in codes):
-        log.error("a worker failed", extra={"fields": {"exit_codes": codes}})
+        return run_single(settings, sockets)
+    try:
+        return Supervisor(settings, workers).run()
+    except WorkersFailed as exc:
+        print(f"wxloan: {exc}", file=sys.stderr)
         return 1
-    return 0
 
 
 def _no_database(path: Path) -> ConfigError:
@@ -363,14 +295,6 @@ class _PurgeProgress:
     def end(self) -> None:
         self.stream.write("\n")
         self.stream.flush()
-
-
-def _chat(args: argparse.Namespace) -> int:
-    try:
-        return asyncio.run(run_chat(args))
-    except KeyboardInterrupt:  # Ctrl-C leaves the chat quietly
-        print(file=sys.stderr)
-        return 130
 
 
 def _simulate(args: argparse.Namespace) -> int:

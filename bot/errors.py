@@ -4,6 +4,9 @@
 
     BotError
     ├── ConfigError           settings are missing or inconsistent (start-up stops)
+    ├── StartupError          the system refuses a setting: port in use, database file
+    │                         unopenable, host unknown, --url unreachable (exit 2)
+    ├── WorkersFailed         the supervisor cannot keep its workers up (exit 1)
     └── RequestRejected       an inbound request is refused; carries its HTTP status
         ├── Forbidden          403: bad/missing signature, replayed timestamp, undecryptable
         ├── BadRequest         400: malformed XML/JSON, DOCTYPE or entities, missing fields
@@ -19,6 +22,8 @@ __all__ = [
     "Forbidden",
     "PayloadTooLarge",
     "RequestRejected",
+    "StartupError",
+    "WorkersFailed",
 ]
 
 
@@ -28,6 +33,17 @@ class BotError(Exception):
 
 class ConfigError(BotError):
     """Settings are missing or inconsistent; the message says which and how to fix it."""
+
+
+class StartupError(BotError):
+    """A setting is valid but cannot be used here; the message names it and says why.
+
+    Printed as one line, ``wxloan: <message>``, and the command exits with status 2.
+    """
+
+
+class WorkersFailed(BotError):
+    """Workers keep dying right after they start; the supervisor gives up (exit 1)."""
 
 
 class RequestRejected(BotError):

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -21,6 +22,8 @@ from bot.inbound import Kind
 from bot.routing import Router
 from tests.conftest import rows
 from tests.wechat import TOKEN, WeChat, message_xml
+
+from .serving import Serve, child_env, free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -110,3 +113,74 @@ async def test_serve_with_two_workers_answers_on_one_port(tmp_path, aiohttp_clie
         proc.terminate()
         _, stderr = proc.communicate(timeout=15)
     assert proc.returncode == 0, stderr.decode()[-3000:]
+
+
+# -- the supervisor (real processes, synchronised on their log lines) ----------------------
+
+
+def _two_workers(tmp_path: Path) -> tuple[Serve, int]:
+    port = free_port()
+    server = Serve("--workers", "2", "--port", str(port), "--db", str(tmp_path / "w.db"),
+                   env=child_env(WECHAT_TOKEN=TOKEN))
+    return server, port
+
+
+async def _answers(port: int, count: int) -> list[str]:
+    import aiohttp
+
+    async with aiohttp.ClientSession(base_url=f"http://127.0.0.1:{port}") as http:
+        wechat = WeChat(http)  # type: ignore[arg-type]
+        replies = await asyncio.gather(*(wechat.text(f"k{n}", "你好") for n in range(count)))
+    return [r.content for r in replies]
+
+
+def test_a_killed_worker_is_restarted_and_sigterm_stops_all_cleanly(tmp_path):
+    server, port = _two_workers(tmp_path)
+    try:
+        pids = server.wait_for("wxloan serving")["pids"]
+        assert len(pids) == 2 and server.children() == set(pids)
+        os.kill(pids[0], signal.SIGKILL)
+        exited = server.wait_for("worker exited", lambda e: e["pid"] == pids[0])
+        assert exited["signal"] == "SIGKILL" and exited["restart_in_s"] == 0.5
+        assert exited["level"] == "ERROR" and exited["was_serving"] is True
+        new = server.wait_for("worker restarted")["pid"]
+        assert new not in pids and server.children() == {new, pids[1]}
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=5) as resp:
+            assert resp.status == 200
+        assert all("回复数字开始" in text for text in asyncio.run(_answers(port, 20)))
+
+        server.proc.send_signal(signal.SIGTERM)
+        assert server.wait_exit() == 0, server.text()
+        stopped = server.logged("stopped")
+        assert len(stopped) == 1 and stopped[0]["signal"] == "SIGTERM"
+        assert stopped[0]["workers"] == [{"pid": new, "exit_code": 0},
+                                         {"pid": pids[1], "exit_code": 0}]
+        assert len(server.logged("worker exited")) == 1  # the stop is not a death
+    finally:
+        server.close()
+
+
+def test_workers_that_keep_dying_make_the_supervisor_give_up(tmp_path):
+    server, _ = _two_workers(tmp_path)
+    try:
+        pids = server.wait_for("wxloan serving")["pids"]
+        db = tmp_path / "w.db"  # from now on no worker can open it
+        db.rename(tmp_path / "moved.db")
+        db.mkdir()
+        for pid in pids:
+            os.kill(pid, signal.SIGKILL)
+        assert server.wait_exit() == 1, server.text()
+    finally:
+        server.close()
+    last = server.lines[-1]
+    assert last.startswith("wxloan: workers keep dying, giving up after 6 exits"), last
+    assert "exit code 2: --db / WXLOAN_DB:" in last and "is a directory" in last
+    failed = server.logged("worker failed to start")
+    assert failed and all("is a directory" in e["error"] for e in failed)
+    exits = server.logged("worker exited")
+    assert len(exits) == 6
+    for worker in (0, 1):  # each worker's restarts back off: 0.5 s, 1 s, 2 s, ...
+        delays = [e["restart_in_s"] for e in exits if e["worker"] == worker]
+        delays = [d for d in delays if d is not None]
+        assert delays == [0.5 * 2**n for n in range(len(delays))], exits
+    assert exits[-1]["restart_in_s"] is None  # given up: not restarted
