@@ -130,7 +130,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "purge":
             return _purge(settings, args)
         if args.command == "chat":
-            return asyncio.run(run_chat(args))
+            return _chat(args)
         if args.command == "simulate":
             return _simulate(args)
         if args.command == "menu":
@@ -295,6 +295,14 @@ class _PurgeProgress:
     def end(self) -> None:
         self.stream.write("\n")
         self.stream.flush()
+
+
+def _chat(args: argparse.Namespace) -> int:
+    try:
+        return asyncio.run(run_chat(args))
+    except KeyboardInterrupt:  # Ctrl-C leaves the chat quietly
+        print(file=sys.stderr)
+        return 130
 
 
 def _simulate(args: argparse.Namespace) -> int:

@@ -15,6 +15,7 @@ import os
 import secrets
 import sys
 import tempfile
+import threading
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -23,6 +24,8 @@ from typing import TextIO
 
 import aiohttp
 
+from ..config import _aes_key_ok
+from ..errors import ConfigError, StartupError
 from ..standin import StandIn
 from .client import Exchange, WebhookClient
 from .local import local_bot
@@ -71,12 +74,22 @@ class _Target:
 async def _target(args: argparse.Namespace) -> AsyncIterator[_Target]:
     env = os.environ
     if args.url:
+        if not args.url.startswith(("http://", "https://")):
+            raise ConfigError(f"--url must start with http:// or https://, got {args.url!r}")
         token = args.token or env.get("WECHAT_TOKEN", "")
         if not token:
-            raise SystemExit("wxloan chat: --url needs --token (or WECHAT_TOKEN)")
+            raise ConfigError("--url needs --token (or WECHAT_TOKEN)")
         aes_key = args.aes_key or env.get("WECHAT_ENCODING_AES_KEY", "")
         app_id = args.app_id or env.get("WECHAT_APP_ID", "")
         mode = args.mode or ("safe" if aes_key else "plain")
+        if mode != "plain":
+            if not aes_key:
+                raise ConfigError(f"--mode {mode} needs --aes-key (or WECHAT_ENCODING_AES_KEY)")
+            if not _aes_key_ok(aes_key):
+                raise ConfigError("--aes-key / WECHAT_ENCODING_AES_KEY must be the "
+                                  "43-character key from the WeChat console")
+            if not app_id:
+                raise ConfigError(f"--mode {mode} needs --app-id (or WECHAT_APP_ID)")
         yield _Target(args.url, PushBuilder(token, app_id, aes_key, mode=mode), None)
         return
     with tempfile.TemporaryDirectory(prefix="wxloan-chat-") as tmp:
@@ -184,6 +197,48 @@ async def _handle(session: _Session, line: str) -> bool:
     return True
 
 
+def _unreachable(url: str, exc: aiohttp.ClientError) -> StartupError:
+    """One line for a webhook that cannot be reached (nothing listening, connection lost)."""
+    cause = getattr(exc, "os_error", None)
+    if isinstance(cause, ConnectionRefusedError):
+        why = "connection refused (is wxloan serve running there?)"
+    elif isinstance(cause, OSError):
+        why = cause.strerror or str(cause)
+    else:
+        why = str(exc) or type(exc).__name__
+    return StartupError(f"--url: cannot reach {url}: {why}")
+
+
+async def _read_line(read_line: Callable[[str], str], prompt: str) -> str:
+    """``read_line(prompt)`` on a daemon thread: Ctrl-C leaves without waiting for Enter.
+
+    (``asyncio.to_thread`` would make the exit wait for the blocked ``input()``.)
+    """
+    loop = asyncio.get_running_loop()
+    future: asyncio.Future[str] = loop.create_future()
+
+    def settle(value: str | None, error: BaseException | None) -> None:
+        if future.done():
+            return
+        if error is not None:
+            future.set_exception(error)
+        else:
+            future.set_result(value or "")
+
+    def read() -> None:
+        try:
+            outcome: tuple[str | None, BaseException | None] = (read_line(prompt), None)
+        except BaseException as exc:  # EOFError above all; handed to the awaiting task
+            outcome = (None, exc)
+        try:
+            loop.call_soon_threadsafe(settle, *outcome)
+        except RuntimeError:  # the loop is closed: the chat is over
+            pass
+
+    threading.Thread(target=read, name="wxloan-chat-input", daemon=True).start()
+    return await future
+
+
 async def run_chat(
     args: argparse.Namespace,
     stdin: TextIO | None = None,
@@ -195,23 +250,39 @@ async def run_chat(
     stdout = stdout or sys.stdout
     interactive = stdin.isatty()
     async with _target(args) as target, aiohttp.ClientSession() as http:
-        openid = args.openid or "sim-" + secrets.token_hex(6)
-        session = _Session(WebhookClient(http, target.url, target.builder), target, openid, stdout)
+        try:
+            return await _chat_loop(args, target, http, stdin, stdout, interactive, read_line)
+        except aiohttp.ClientError as exc:
+            raise _unreachable(target.url, exc) from None
+
+
+async def _chat_loop(
+    args: argparse.Namespace,
+    target: _Target,
+    http: aiohttp.ClientSession,
+    stdin: TextIO,
+    stdout: TextIO,
+    interactive: bool,
+    read_line: Callable[[str], str] | None,
+) -> int:
+    """The chat itself: read lines, send them, print the answers."""
+    openid = args.openid or "sim-" + secrets.token_hex(6)
+    session = _Session(WebhookClient(http, target.url, target.builder), target, openid, stdout)
+    if interactive:
+        session.print(f"wxloan chat → {target.url} ({target.builder.mode} mode), user {openid}")
+        session.print("Type a message to chat; /help lists the commands, /quit leaves.")
+    while True:
         if interactive:
-            session.print(f"wxloan chat → {target.url} ({target.builder.mode} mode), user {openid}")
-            session.print("Type a message to chat; /help lists the commands, /quit leaves.")
-        while True:
-            if interactive:
-                try:
-                    line = await asyncio.to_thread(read_line or input, _PROMPT)
-                except EOFError:
-                    break
-            else:
-                raw = stdin.readline()
-                if not raw:
-                    break
-                line = raw.rstrip("\n")
-            line = line.strip()
-            if line and not await _handle(session, line):
+            try:
+                line = await _read_line(read_line or input, _PROMPT)
+            except EOFError:
                 break
+        else:
+            raw = stdin.readline()
+            if not raw:
+                break
+            line = raw.rstrip("\n")
+        line = line.strip()
+        if line and not await _handle(session, line):
+            break
     return 0

@@ -8,8 +8,14 @@ test; a few variants of the same checks run in-process through :func:`bot.cli.ma
 from __future__ import annotations
 
 import json
+import os
+import pty
+import select
 import signal
 import socket
+import subprocess
+import sys
+import time
 import urllib.request
 from pathlib import Path
 
@@ -18,7 +24,7 @@ import pytest
 from bot.cli import main
 from tests.wechat import TOKEN
 
-from .serving import Serve, child_env, free_port, wxloan
+from .serving import ROOT, Serve, child_env, free_port, wxloan
 
 ENV = child_env(WECHAT_TOKEN=TOKEN)
 
@@ -26,6 +32,7 @@ ENV = child_env(WECHAT_TOKEN=TOKEN)
 def _cases(tmp: Path, busy_port: int) -> dict[str, tuple[list[str], list[str]]]:
     """name → (argv, what the one stderr line must contain)."""
     (tmp / "a-directory.db").mkdir()
+    closed = free_port()
     db = str(tmp / "ok.db")
     return {
         "port in use": (["serve", "--port", str(busy_port), "--db", db],
@@ -41,6 +48,13 @@ def _cases(tmp: Path, busy_port: int) -> dict[str, tuple[list[str], list[str]]]:
         "host not of this machine": (["serve", "--host", "192.0.2.1", "--db", db],
                                      ["--host", "192.0.2.1", "not an address of this machine"]),
         "workers 0": (["serve", "--workers", "0", "--db", db], ["--workers", "at least 1"]),
+        "chat to a closed port": (
+            ["chat", "--url", f"http://127.0.0.1:{closed}/wechat", "--token", TOKEN],
+            ["--url", f"127.0.0.1:{closed}", "connection refused"]),
+        "chat in safe mode without a key": (
+            ["chat", "--url", f"http://127.0.0.1:{closed}/wechat", "--token", TOKEN,
+             "--mode", "safe"],
+            ["--mode safe", "--aes-key"]),
     }
 
 
@@ -57,7 +71,7 @@ def refused(tmp_path_factory):
         results = {}
         for name, proc in procs.items():
             try:
-                out, err = proc.communicate(timeout=60)
+                out, err = proc.communicate("你好\n", timeout=60)  # chat sends it
             finally:
                 if proc.poll() is None:
                     proc.kill()
@@ -68,6 +82,7 @@ def refused(tmp_path_factory):
 NAMES = [
     "port in use", "db is a directory", "db in a missing folder",
     "db where no file can be made", "host not of this machine", "workers 0",
+    "chat to a closed port", "chat in safe mode without a key",
 ]
 
 
@@ -144,3 +159,37 @@ def test_one_worker_serves_once_listening_and_stops_on_sigterm(tmp_path):
         server.close()
 
 
+
+def test_ctrl_c_leaves_the_chat_quietly():
+    main_end, terminal = pty.openpty()  # a terminal, so the chat prompts and uses input()
+    url = f"http://127.0.0.1:{free_port()}/wechat"
+    proc = subprocess.Popen([sys.executable, "-m", "bot", "chat", "--url", url, "--token", TOKEN],
+                            stdin=terminal, stdout=terminal, stderr=terminal, cwd=ROOT, env=ENV)
+    os.close(terminal)
+    seen = b""
+
+    def read_more(timeout: float) -> bool:
+        nonlocal seen
+        if not select.select([main_end], [], [], timeout)[0]:
+            return False
+        try:
+            chunk = os.read(main_end, 4096)
+        except OSError:  # EIO: the child closed the terminal
+            return False
+        seen += chunk
+        return bool(chunk)
+
+    try:
+        deadline = time.monotonic() + 30
+        while b"you> " not in seen:
+            assert read_more(max(0.0, deadline - time.monotonic())), seen
+        proc.send_signal(signal.SIGINT)  # what Ctrl-C sends
+        assert proc.wait(timeout=20) == 130
+        while read_more(1.0):
+            pass
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+        os.close(main_end)
+    assert b"Traceback" not in seen and b"Error" not in seen, seen
