@@ -17,9 +17,11 @@ after ``--warmup`` s runs ``wxloan purge --older-than DAYS --yes [--vacuum]`` as
 process (core 1, with this client); keeps the load ``--after`` s after it ends; stops.
 
 Prints the purge's own figures (batches, the longest time one held the write lock — the
-longest a server commit can wait for it — and the vacuum's bytes) and the latency of the
-requests sent before, during and after the purge, and how many were late: over the 4.5 s
-deadline, or answered ``success`` (the deadline fallback). Traffic goes to 127.0.0.1
+longest a server commit can wait for it — and the vacuum's bytes); what a probe writer
+(a second process writing like the server's writer thread every 10 ms: flock, one insert,
+commit) waited during the purge; and the latency of the requests sent before, during and
+after the purge, and how many were late: over the 4.5 s deadline, or answered ``success``
+(the deadline fallback). Traffic goes to 127.0.0.1
 only; the run is bounded by ``--max-seconds``; every process is stopped at the end.
 """
 
@@ -31,6 +33,7 @@ import json
 import os
 import re
 import sqlite3
+import subprocess
 import sys
 import tempfile
 import time
@@ -67,6 +70,31 @@ print(f"1 batches in {time.perf_counter() - started:.1f} s; the longest held the
 """
 
 
+#: A writer like the server's (flock, BEGIN IMMEDIATE, one insert, COMMIT) every 10 ms:
+#: how long each write waited and took, in the server's place. Prints JSON at the end.
+_PROBE = """
+import fcntl, json, os, sqlite3, sys, time
+db, stop = sys.argv[1], sys.argv[2]
+fd = os.open(db + ".writelock", os.O_RDWR | os.O_CREAT, 0o600)
+conn = sqlite3.connect(db, isolation_level=None)
+conn.execute("PRAGMA busy_timeout=5000")
+conn.execute("PRAGMA synchronous=NORMAL")
+seen = []
+while not os.path.exists(stop):
+    asked = time.monotonic()
+    fcntl.flock(fd, fcntl.LOCK_EX)
+    got = time.monotonic()
+    conn.execute("BEGIN IMMEDIATE")
+    conn.execute("INSERT INTO messages (openid, direction, msg_type, content, created_at)"
+                 " VALUES ('probe-writer', 'in', 'text', 'probe', ?)", (time.time(),))
+    conn.execute("COMMIT")
+    fcntl.flock(fd, fcntl.LOCK_UN)
+    seen.append((asked, got - asked, time.monotonic() - asked))
+    time.sleep(0.01)
+print(json.dumps(seen))
+"""
+
+
 @dataclass(slots=True)
 class Sent:
     at: float  # when it was sent, seconds since the load started
@@ -93,7 +121,7 @@ def _summary(label: str, sent: list[Sent]) -> dict[str, float | int | str]:
 
 async def _load(port: int, requests: list[tuple[str, str]], rate: float, max_inflight: int,
                 purge_cmd: list[str], warmup: float, after: float, max_seconds: float,
-                ) -> tuple[list[Sent], float, float, str, int]:
+                ) -> tuple[list[Sent], float, float, float, str, int]:
     base = f"http://127.0.0.1:{port}"
     results: list[Sent] = []
     inflight = asyncio.Semaphore(max_inflight)
@@ -151,7 +179,7 @@ async def _load(port: int, requests: list[tuple[str, str]], rate: float, max_inf
             tasks.append(asyncio.create_task(one(path, body)))
         await purge_task
         await asyncio.gather(*tasks)
-    return results, purge_window[0], purge_window[1], purge_out, skipped
+    return results, started, purge_window[0], purge_window[1], purge_out, skipped
 
 
 def _prepare(path: Path, messages: int, users: int, vacuum: str) -> str:
@@ -212,12 +240,30 @@ def main() -> None:
             purge_cmd.append("--vacuum")
         if args.baseline:
             purge_cmd = [sys.executable, "-c", _OLD_PURGE, str(db), str(args.older_than)]
+        stop = tmp / "stop-probe"
         with _server("bot", db, 1, cores="0") as (port, _proc, startup):
             print(f"server healthy after {startup:.2f} s on 127.0.0.1:{port}", flush=True)
-            sent, p0, p1, purge_out, skipped = asyncio.run(_load(
-                port, requests, args.rate, args.max_inflight,  # type: ignore[arg-type]
-                purge_cmd, args.warmup, args.after, args.max_seconds))
+            probe = subprocess.Popen(["taskset", "-c", "0", sys.executable, "-c", _PROBE,
+                                      str(db), str(stop)], stdout=subprocess.PIPE, text=True)
+            try:
+                sent, started, p0, p1, purge_out, skipped = asyncio.run(_load(
+                    port, requests, args.rate, args.max_inflight,  # type: ignore[arg-type]
+                    purge_cmd, args.warmup, args.after, args.max_seconds))
+            finally:
+                stop.touch()
+                probe_out, _ = probe.communicate(timeout=60)
+        writes = [(at - started, wait, total) for at, wait, total in json.loads(probe_out)]
+        during = [(wait, total) for at, wait, total in writes if p0 <= at <= p1]
+        probe_summary = {
+            "writes": len(during),
+            "max_wait_ms": round(1000 * max((w for w, _ in during), default=0.0), 1),
+            "p99_total_ms": round(1000 * _percentile([t for _, t in during], 0.99), 1),
+            "max_total_ms": round(1000 * max((t for _, t in during), default=0.0), 1),
+        }
         print(purge_out.strip())
+        print(f"probe writer during the purge: {probe_summary['writes']} writes, waited for the"
+              f" lock at most {probe_summary['max_wait_ms']} ms; whole write p99"
+              f" {probe_summary['p99_total_ms']} ms, max {probe_summary['max_total_ms']} ms")
         phases = [
             _summary("before purge", [s for s in sent if s.at < p0]),
             _summary("during purge", [s for s in sent if p0 <= s.at <= p1]),
@@ -241,7 +287,7 @@ def main() -> None:
                 "max_hold_ms": float(vac.group(4)),
                 "bytes_before": int(vac.group(5).replace(",", "")),
                 "bytes_after": int(vac.group(6).replace(",", ""))},
-            "phases": phases, "skipped": skipped,
+            "phases": phases, "skipped": skipped, "probe_writer": probe_summary,
         }))
 
 
