@@ -303,13 +303,17 @@ def purge(
     :param batch_rows: a fixed number of rows per batch instead of sizing by time.
     :param pause_ratio: pause after each batch, as a multiple of the time it held the lock.
     :param progress: called after each batch with the table, rows so far and ``totals``.
-    :param totals: rows expected per table (from :func:`plan`), for ``progress``.
+    :param totals: rows to delete per table (from :func:`plan`; counted here if not given).
+        Old rows only ever get fewer (the cut-off is fixed, new rows are newer), so a table
+        is done once that many are gone: the recent rows after them are not scanned.
     :param on_batch: called after each batch is committed and the lock released, with the
         table and the rows that batch deleted (tests use it to write in between).
     :raises NoDatabaseError: ``path`` does not exist (it is never created).
     """
     _check_cutoff(before)
     started = time.perf_counter()
+    if totals is None:
+        totals = plan(path, before)
     conn = _connect_writer(path)
     lock = _WriteLock(path)
     report = PurgeReport()
@@ -317,7 +321,9 @@ def purge(
     try:
         for table, column, has_rowid in _present(conn):
             report.deleted[table] = 0
-            total = (totals or {}).get(table, 0)
+            total = totals.get(table)
+            if total == 0:
+                continue
             # smoothed seconds per deleted row, 0 until measured; per table: a session
             # costs less to delete than a message (fewer indexes)
             cost = 0.0
@@ -343,12 +349,14 @@ def purge(
                 report.holds.append(held)
                 report.max_wait_s = max(report.max_wait_s, waited)
                 done = cursor >= last if has_rowid else deleted < limit
+                if total is not None and report.deleted[table] >= total:
+                    done = True
                 if batch_rows is None:
                     limit, cost = _next_limit(limit, cost, held, deleted, target_batch_s)
                 if on_batch is not None:
                     on_batch(table, deleted)
                 if progress is not None:
-                    progress(table, report.deleted[table], max(total, report.deleted[table]))
+                    progress(table, report.deleted[table], max(total or 0, report.deleted[table]))
                 paused = time.perf_counter()
                 conn.execute("PRAGMA wal_checkpoint(PASSIVE)")
                 if done:
