@@ -12,6 +12,7 @@ import datetime as dt
 import json
 import logging
 import math
+import signal
 import sqlite3
 import sys
 import time
@@ -298,6 +299,9 @@ class _PurgeProgress:
 
 
 def _chat(args: argparse.Namespace) -> int:
+    # An interactive chat answers Ctrl-C even when started from a runner that ignores
+    # SIGINT (an ignored signal stays ignored across exec, and asyncio then leaves it be).
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     try:
         return asyncio.run(run_chat(args))
     except KeyboardInterrupt:  # Ctrl-C leaves the chat quietly

@@ -163,8 +163,11 @@ def test_one_worker_serves_once_listening_and_stops_on_sigterm(tmp_path):
 def test_ctrl_c_leaves_the_chat_quietly():
     main_end, terminal = pty.openpty()  # a terminal, so the chat prompts and uses input()
     url = f"http://127.0.0.1:{free_port()}/wechat"
+    # As if started from a shell prompt: a runner that started us in the background (CI)
+    # may have SIGINT ignored, and an ignored signal stays ignored across exec.
     proc = subprocess.Popen([sys.executable, "-m", "bot", "chat", "--url", url, "--token", TOKEN],
-                            stdin=terminal, stdout=terminal, stderr=terminal, cwd=ROOT, env=ENV)
+                            stdin=terminal, stdout=terminal, stderr=terminal, cwd=ROOT, env=ENV,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     os.close(terminal)
     seen = b""
 
