@@ -13,7 +13,7 @@ from collections.abc import AsyncIterator, Callable
 import aiohttp
 from aiohttp import web
 
-from storage import open_store
+from wxloan.storage import open_store
 
 from .config import Settings
 from .context import Services
@@ -49,7 +49,7 @@ def create_app(
     :param services: knowledge and understanding; defaults to :func:`handlers.load_services`.
     """
     if router is None or services is None:
-        from handlers import build_router, load_services
+        from wxloan.handlers import build_router, load_services
 
         router = router or build_router()
         services = services if services is not None else load_services()

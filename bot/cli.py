@@ -20,8 +20,8 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import TextIO
 
-from storage import NoDatabaseError, open_store, retention
-from storage.store import ReadOnlyStore
+from wxloan.storage import NoDatabaseError, open_store, retention
+from wxloan.storage.store import ReadOnlyStore
 
 from .config import ENV_VARS, Settings
 from .errors import ConfigError, StartupError, WorkersFailed
@@ -323,7 +323,7 @@ def _simulate(args: argparse.Namespace) -> int:
 async def _menu_push(settings: Settings) -> int:
     import aiohttp
 
-    from handlers.menu import load_menu
+    from wxloan.handlers.menu import load_menu
 
     from .wechat_api import ApiError, WeChatApi
 

@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from storage import Session
+from wxloan.storage import Session
 
 from .inbound import Inbound
 

@@ -6,7 +6,7 @@ from collections.abc import Callable
 
 from aiohttp import web
 
-from storage import Store
+from wxloan.storage import Store
 
 from .config import Settings
 from .pipeline import Pipeline

@@ -20,7 +20,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Protocol, runtime_checkable
 
-from storage import Grant, Store
+from wxloan.storage import Grant, Store
 
 from .inbound import Inbound, Kind
 from .logs import user_ref

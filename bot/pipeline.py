@@ -29,7 +29,7 @@ from collections.abc import Awaitable, Callable, Mapping
 from typing import Any, cast
 from dataclasses import dataclass, field, replace
 
-from storage import (
+from wxloan.storage import (
     ClaimStatus,
     Commit,
     CommitStatus,

@@ -15,7 +15,7 @@ import sqlite3
 import tempfile
 from pathlib import Path
 
-from storage import open_store
+from wxloan.storage import open_store
 
 from .errors import StartupError
 

@@ -235,7 +235,7 @@ class Supervisor:
         for fd in (self._ready_r, self._wake_r, self._wake_w):
             os.set_blocking(fd, False)
         previous = {signum: signal.signal(signum, self._on_signal) for signum in _STOP_SIGNALS}
-        import handlers  # noqa: F401  (imported once here, shared by every forked worker)
+        from wxloan import handlers  # noqa: F401  (imported once here, shared by every forked worker)
 
         try:
             for slot in self.slots:

@@ -23,7 +23,7 @@ from typing import Any
 
 import aiohttp
 
-from storage import Store
+from wxloan.storage import Store
 
 __all__ = ["ApiError", "ApiResult", "WeChatApi"]
 

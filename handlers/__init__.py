@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bot.routing import Router
+from wxloan.bot.routing import Router
 
 from . import calculator, commands, dialogue, events, fallback, faq, fraud, handoff
 from .services import DialogueServices, load_services

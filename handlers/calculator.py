@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from bot.context import Outcome, Say, Turn
-from bot.inbound import Kind
-from bot.routing import Router
-from knowledge import (
+from wxloan.bot.context import Outcome, Say, Turn
+from wxloan.bot.inbound import Kind
+from wxloan.bot.routing import Router
+from wxloan.knowledge import (
     CalculatorError,
     daily_rate_to_apr,
     equal_instalment,

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from bot.context import Outcome, Say, Turn
-from bot.inbound import Kind
-from bot.routing import Router
+from wxloan.bot.context import Outcome, Say, Turn
+from wxloan.bot.inbound import Kind
+from wxloan.bot.routing import Router
 
 from .flows import resume_says
 from .memory import Memory

@@ -7,9 +7,9 @@ idle, an intent, a menu number or a message full of facts starts the matching fl
 
 from __future__ import annotations
 
-from bot.context import Outcome, Turn
-from bot.inbound import Kind
-from bot.routing import Router
+from wxloan.bot.context import Outcome, Turn
+from wxloan.bot.inbound import Kind
+from wxloan.bot.routing import Router
 
 from .flows import (
     answer_in_flow,

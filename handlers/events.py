@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from bot.context import Outcome, Say, Turn
-from bot.inbound import Kind
-from bot.routing import Router
+from wxloan.bot.context import Outcome, Say, Turn
+from wxloan.bot.inbound import Kind
+from wxloan.bot.routing import Router
 
 from .flows import start_flow
 from .services import services_of

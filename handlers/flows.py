@@ -12,8 +12,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from bot.context import Outcome, Say, Turn
-from knowledge import ApplicantProfile, KnowledgeBase, assess, diagnose_rejection, limit_plan
+from wxloan.bot.context import Outcome, Say, Turn
+from wxloan.knowledge import ApplicantProfile, KnowledgeBase, assess, diagnose_rejection, limit_plan
 
 from .memory import PROFILE_FIELDS, Memory
 from .services import services_of, understanding_of

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import dataclasses
 
-from bot.context import Outcome, Say, Turn
-from bot.inbound import Kind
-from bot.routing import ANY_FLOW, Router
+from wxloan.bot.context import Outcome, Say, Turn
+from wxloan.bot.inbound import Kind
+from wxloan.bot.routing import ANY_FLOW, Router
 
 from .services import understanding_of
 

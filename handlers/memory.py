@@ -10,7 +10,7 @@ import datetime as dt
 from dataclasses import dataclass, field, fields
 from typing import Any
 
-from knowledge import ApplicantProfile, ProfileError
+from wxloan.knowledge import ApplicantProfile, ProfileError
 
 from .nlu import Understanding
 

@@ -6,8 +6,8 @@ import functools
 from dataclasses import dataclass
 from typing import cast
 
-from bot.context import Turn
-from knowledge import ApplicantProfile, KnowledgeBase, load_knowledge, next_question
+from wxloan.bot.context import Turn
+from wxloan.knowledge import ApplicantProfile, KnowledgeBase, load_knowledge, next_question
 
 from .menu import Menu, load_menu
 from .nlu import Understander, Understanding

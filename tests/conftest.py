@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from aiohttp.test_utils import TestClient
 
-from bot import Settings, create_app
+from wxloan.bot import Settings, create_app
 from tests.wechat import AES_KEY, APP_ID, TOKEN, WeChat
 
 

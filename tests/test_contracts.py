@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from bot.cli import _parser
-from bot.config import ENV_VARS
-from bot.templating import TEMPLATE_DIR, TEMPLATE_SUFFIX
+from wxloan.bot.cli import _parser
+from wxloan.bot.config import ENV_VARS
+from wxloan.bot.templating import TEMPLATE_DIR, TEMPLATE_SUFFIX
 
 ROOT = Path(__file__).resolve().parents[1]
 README = (ROOT / "README.md").read_text(encoding="utf-8")

@@ -37,7 +37,7 @@ import aiohttp
 import jinja2
 from aiohttp import web
 
-from handlers.menu import load_menu
+from wxloan.handlers.menu import load_menu
 
 from ..standin import SentMessage
 from .client import Exchange, WebhookClient

@@ -2,7 +2,7 @@
 
 Usage::
 
-    from handlers.nlu import Understander
+    from wxloan.handlers.nlu import Understander
 
     nlu = Understander()  # once, at start-up (~15 ms after the imports)
     u = nlu.understand("支付分六百八，没有逾期", expecting=None)

@@ -408,7 +408,7 @@ def _read_text(path: Path | str | None) -> tuple[str, str]:
             path = sibling
         else:
             try:
-                ref = resources.files("knowledge").joinpath("data", "lexicon.toml")
+                ref = resources.files("wxloan.knowledge").joinpath("data", "lexicon.toml")
                 return ref.read_text(encoding="utf-8"), DEFAULT_LEXICON
             except (ImportError, OSError) as exc:
                 raise LexiconError(f"cannot read the default lexicon {DEFAULT_LEXICON}") from exc

@@ -34,7 +34,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from bot.simulator.local import random_aes_key
+from wxloan.bot.simulator.local import random_aes_key
 from tests.perf.workload import generate
 
 HERE = Path(__file__).resolve().parent
@@ -109,7 +109,7 @@ def _server(kind: str, db_path: Path, workers: int = 1, cores: str = "0") -> Ite
     if kind == "echo":
         cmd = [sys.executable, "-m", "tests.perf.echo_server", "--port", str(port)]
     else:
-        cmd = [sys.executable, "-m", "bot", "serve", "--port", str(port)]
+        cmd = [sys.executable, "-m", "wxloan", "serve", "--port", str(port)]
         if workers > 1:
             cmd += ["--workers", str(workers)]
     log = open(db_path.with_suffix(".log"), "wb")  # noqa: SIM115
@@ -203,7 +203,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="wxloan-bench-") as name:
         tmp = Path(name)
         if args.growth:
-            from storage.maintenance import prefill_synthetic
+            from wxloan.storage.maintenance import prefill_synthetic
 
             loaded_db = tmp / "loaded.db"
             started = time.monotonic()

@@ -20,7 +20,7 @@ from pathlib import Path
 from aiohttp import ClientSession
 from aiohttp.test_utils import TestServer
 
-from bot import Settings, create_app
+from wxloan.bot import Settings, create_app
 from tests.wechat import APP_ID, TOKEN, WeChat, message_xml
 
 UTTERANCES = ["你好", "1", "支付分七百二，没有逾期", "怎么提额", "借1万分12期每月还多少", "更多"]
@@ -37,7 +37,7 @@ def _run_sqlite_on_the_loop() -> None:
     """For comparison only: every write runs on the event loop, one transaction each."""
     import sqlite3
 
-    from storage.store import Store, _connect
+    from wxloan.storage.store import Store, _connect
 
     connections: dict[int, sqlite3.Connection] = {}
 

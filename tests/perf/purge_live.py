@@ -183,7 +183,7 @@ async def _load(port: int, requests: list[tuple[str, str]], rate: float, max_inf
 
 
 def _prepare(path: Path, messages: int, users: int, vacuum: str) -> str:
-    from storage.maintenance import prefill_synthetic
+    from wxloan.storage.maintenance import prefill_synthetic
 
     started = time.monotonic()
     prefill_synthetic(path, users=users, messages=messages)
@@ -234,7 +234,7 @@ def main() -> None:
                  aes_key=AES_KEY, mode="safe", limit=count)
         requests = [tuple(line.rstrip("\n").split("\t", 1))
                     for line in requests_file.read_text(encoding="utf-8").splitlines()]
-        purge_cmd = [sys.executable, "-m", "bot", "purge", "--older-than", str(args.older_than),
+        purge_cmd = [sys.executable, "-m", "wxloan", "purge", "--older-than", str(args.older_than),
                      "--yes", "--db", str(db)]
         if args.vacuum != "none":
             purge_cmd.append("--vacuum")

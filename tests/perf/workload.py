@@ -13,7 +13,7 @@ import secrets
 import time
 from pathlib import Path
 
-from bot.simulator.protocol import PushBuilder
+from wxloan.bot.simulator.protocol import PushBuilder
 
 CONVERSATIONS: tuple[tuple[str, ...], ...] = (
     ("1", "没有", "七百二", "是的", "日常消费", "上班族", "两次", "没有"),

@@ -7,7 +7,7 @@ import os
 
 import pytest
 
-from bot.config import ENV_VARS
+from wxloan.bot.config import ENV_VARS
 
 
 @pytest.fixture

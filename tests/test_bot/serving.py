@@ -19,7 +19,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from bot.config import ENV_VARS
+from wxloan.bot.config import ENV_VARS
 
 ROOT = Path(__file__).resolve().parents[2]
 #: generous: the 2-core test machine is shared; a healthy wait ends in about a second
@@ -41,7 +41,7 @@ def child_env(**extra: str) -> dict[str, str]:
 
 def wxloan(*argv: str, env: dict[str, str]) -> subprocess.Popen[str]:
     """``python -m bot ARGV`` with stdin, stdout and stderr as pipes."""
-    return subprocess.Popen([sys.executable, "-m", "bot", *argv], cwd=ROOT, env=env,
+    return subprocess.Popen([sys.executable, "-m", "wxloan", *argv], cwd=ROOT, env=env,
                             stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, text=True)
 

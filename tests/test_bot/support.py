@@ -10,10 +10,10 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
-from bot.context import Outcome, Say, Turn
-from bot.inbound import Kind
-from bot.routing import Router
-from handlers import commands
+from wxloan.bot.context import Outcome, Say, Turn
+from wxloan.bot.inbound import Kind
+from wxloan.bot.routing import Router
+from wxloan.handlers import commands
 from tests.wechat import message_xml
 
 # Far away from tests.wechat's own counter so ids never collide inside one test.

@@ -8,10 +8,10 @@ import logging
 import pytest
 from wechatpy.crypto import PrpCrypto
 
-from bot.context import Outcome, Turn
-from bot.errors import BadRequest
-from bot.inbound import from_fields
-from bot.webhook import _parse_json_fields
+from wxloan.bot.context import Outcome, Turn
+from wxloan.bot.errors import BadRequest
+from wxloan.bot.inbound import from_fields
+from wxloan.bot.webhook import _parse_json_fields
 from tests.wechat import AES_KEY, APP_ID, message_xml, sign
 
 from .support import (
@@ -364,7 +364,7 @@ async def test_a_parser_bug_is_a_logged_400_never_a_500(wechat, monkeypatch, cap
     def broken(*args, **kwargs):
         raise RuntimeError("parser bug")
 
-    monkeypatch.setattr("bot.webhook.parse_flat_xml", broken)
+    monkeypatch.setattr("wxloan.bot.webhook.parse_flat_xml", broken)
     with caplog.at_level(logging.ERROR, logger="wxloan.message"):
         reply = await wechat.post(text_xml("u-bug", "x", int(wechat.clock())))
     assert reply.status == 400

@@ -13,9 +13,9 @@ from pathlib import Path
 
 import yaml
 
-from bot.cli import main
-from bot.simulator.chat import add_arguments, run_chat
-from bot.standin import StandIn, create_standin_app
+from wxloan.bot.cli import main
+from wxloan.bot.simulator.chat import add_arguments, run_chat
+from wxloan.bot.standin import StandIn, create_standin_app
 from tests.test_conversations import play
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -76,7 +76,7 @@ async def test_saved_session_runs_as_a_conversation_test(tmp_path, make_wechat, 
 def test_chat_reads_stdin_as_a_real_command(tmp_path):
     env = {k: v for k, v in os.environ.items() if not k.startswith(("WECHAT_", "WXA_", "WXLOAN"))}
     done = subprocess.run(
-        [sys.executable, "-m", "bot", "chat", "--db", str(tmp_path / "c.db")],
+        [sys.executable, "-m", "wxloan", "chat", "--db", str(tmp_path / "c.db")],
         input="怎么提额\n", capture_output=True, text=True, timeout=60, cwd=ROOT, env=env,
     )
     assert done.returncode == 0, done.stderr
@@ -84,7 +84,7 @@ def test_chat_reads_stdin_as_a_real_command(tmp_path):
 
 
 async def test_chat_against_a_running_webhook_by_url(aiohttp_server, settings):
-    from bot import create_app
+    from wxloan.bot import create_app
 
     server = await aiohttp_server(create_app(settings))
     output = await _chat(["你好"], "--url", str(server.make_url("/wechat")), "--token",

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.cli import main
+from wxloan.bot.cli import main
 from tests.conftest import rows
 from tests.wechat import sign
 
@@ -136,7 +136,7 @@ async def test_purge_dry_run_prints_the_rows_per_table_and_changes_nothing(
 
 
 async def test_purge_vacuum_shrinks_the_file_and_says_how_much(tmp_path, capsys):
-    from storage.maintenance import prefill_synthetic
+    from wxloan.storage.maintenance import prefill_synthetic
 
     path = tmp_path / "big.db"
     prefill_synthetic(path, users=200, messages=20_000)
@@ -268,7 +268,7 @@ def test_serve_without_token_prints_one_and_answers(tmp_path, subprocess_env):
         [
             sys.executable,
             "-m",
-            "bot",
+            "wxloan",
             "serve",
             "--port",
             str(port),
@@ -322,7 +322,7 @@ def test_serve_without_token_on_public_host_exits_2(tmp_path, subprocess_env):
         [
             sys.executable,
             "-m",
-            "bot",
+            "wxloan",
             "serve",
             "--host",
             "0.0.0.0",
@@ -355,7 +355,7 @@ def test_serve_with_invalid_aes_key_exits_2_naming_it(tmp_path, subprocess_env):
         [
             sys.executable,
             "-m",
-            "bot",
+            "wxloan",
             "serve",
             "--port",
             str(_free_port()),

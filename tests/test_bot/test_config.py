@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from bot.config import DEFAULT_API_BASE, ENV_VARS, Settings
-from bot.errors import ConfigError
+from wxloan.bot.config import DEFAULT_API_BASE, ENV_VARS, Settings
+from wxloan.bot.errors import ConfigError
 from tests.wechat import AES_KEY, OLD_AES_KEY
 
 FULL_ENV = {

@@ -6,7 +6,7 @@ import asyncio
 
 import pytest
 
-from bot.context import Outcome, Turn
+from wxloan.bot.context import Outcome, Turn
 from tests.conftest import rows
 from tests.wechat import message_xml
 

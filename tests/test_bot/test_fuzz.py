@@ -34,8 +34,8 @@ from aiohttp.test_utils import TestClient
 from defusedxml.ElementTree import fromstring
 from wechatpy.crypto import PrpCrypto
 
-from bot import Settings, create_app
-from bot.standin import StandIn, create_standin_app
+from wxloan.bot import Settings, create_app
+from wxloan.bot.standin import StandIn, create_standin_app
 from tests.wechat import ACCOUNT, AES_KEY, APP_ID, TOKEN, cdata, message_xml, sign
 
 from .support import MENU, echo_router
@@ -632,10 +632,10 @@ async def test_mutants_through_the_real_dialogue_never_get_a_5xx(
 
 def test_the_parsers_raise_nothing_but_request_rejected() -> None:
     """20,000 more mutants straight into the parsers, without the webhook's safety net."""
-    from bot.errors import RequestRejected
-    from bot.inbound import TEXT_FIELDS, from_fields
-    from bot.webhook import _parse_json_fields
-    from bot.xmlsafe import parse_flat_xml
+    from wxloan.bot.errors import RequestRejected
+    from wxloan.bot.inbound import TEXT_FIELDS, from_fields
+    from wxloan.bot.webhook import _parse_json_fields
+    from wxloan.bot.xmlsafe import parse_flat_xml
 
     rng = random.Random(SEED + 2)
     outcomes: Counter[str] = Counter()

@@ -16,9 +16,9 @@ import pytest
 from defusedxml.ElementTree import fromstring
 from wechatpy.crypto import WeChatCrypto
 
-from bot import Settings, create_app
-from bot.keys import PIPELINE
-from bot.standin import StandIn, create_standin_app
+from wxloan.bot import Settings, create_app
+from wxloan.bot.keys import PIPELINE
+from wxloan.bot.standin import StandIn, create_standin_app
 from tests.conftest import rows
 from tests.test_bot.support import MENU, WELCOME, echo_router, wait_until
 from tests.wechat import AES_KEY, APP_ID, TOKEN, WeChat, cdata, message_xml, sign
@@ -249,10 +249,10 @@ async def test_quota_ledger_windows(mp_settings, api_base, clock, standin, db_pa
     """5 per user message within 48 h; 2 a minute after entering; none without a window."""
     from aiohttp import ClientSession
 
-    from bot.inbound import Inbound, Kind
-    from bot.outbound import CustomerServiceSender
-    from bot.wechat_api import WeChatApi
-    from storage import open_store
+    from wxloan.bot.inbound import Inbound, Kind
+    from wxloan.bot.outbound import CustomerServiceSender
+    from wxloan.bot.wechat_api import WeChatApi
+    from wxloan.storage import open_store
 
     store = await open_store(db_path)
     try:

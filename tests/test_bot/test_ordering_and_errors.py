@@ -7,9 +7,9 @@ import time
 
 import pytest
 
-from bot.context import Outcome, Turn
-from bot.keys import PIPELINE
-from bot.locks import KeyedLocks
+from wxloan.bot.context import Outcome, Turn
+from wxloan.bot.keys import PIPELINE
+from wxloan.bot.locks import KeyedLocks
 from tests.conftest import rows
 
 from .support import ERROR, MENU, new_msg_id, router_for, say, text_xml

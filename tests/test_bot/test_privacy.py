@@ -7,10 +7,10 @@ import logging
 
 import pytest
 
-from bot.context import Outcome, Turn
-from bot.keys import STORE
-from bot.logs import JsonFormatter
-from storage import mask_personal_data
+from wxloan.bot.context import Outcome, Turn
+from wxloan.bot.keys import STORE
+from wxloan.bot.logs import JsonFormatter
+from wxloan.storage import mask_personal_data
 from tests.conftest import rows
 from tests.wechat import message_xml
 

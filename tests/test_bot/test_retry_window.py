@@ -19,8 +19,8 @@ from dataclasses import dataclass, field
 
 import pytest
 
-from bot.context import Outcome, Turn
-from bot.keys import PIPELINE
+from wxloan.bot.context import Outcome, Turn
+from wxloan.bot.keys import PIPELINE
 from tests.conftest import rows
 
 from .support import new_msg_id, router_for, say, text_xml, wait_until

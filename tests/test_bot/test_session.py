@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from bot.context import Outcome, Turn
-from handlers import events
+from wxloan.bot.context import Outcome, Turn
+from wxloan.handlers import events
 from tests.conftest import rows
 
 from .support import EXPIRED, router_for, say

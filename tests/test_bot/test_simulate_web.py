@@ -17,9 +17,9 @@ import aiohttp
 import pytest
 import yaml
 
-from bot.simulator import web as simweb
-from bot.simulator.local import LocalBot, local_bot
-from bot.simulator.web import create_simulator_app, run_simulator
+from wxloan.bot.simulator import web as simweb
+from wxloan.bot.simulator.local import LocalBot, local_bot
+from wxloan.bot.simulator.web import create_simulator_app, run_simulator
 from tests.test_conversations import test_conversation as replay_conversation
 
 CHROMIUM = Path("/usr/bin/chromium")

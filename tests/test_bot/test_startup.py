@@ -21,7 +21,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.cli import main
+from wxloan.bot.cli import main
 from tests.wechat import TOKEN
 
 from .serving import ROOT, Serve, child_env, free_port, wxloan
@@ -127,8 +127,8 @@ def test_refusals_in_process(argv, parts, tmp_path, busy_port, capsys, monkeypat
     def must_not_serve(*_args: object) -> None:
         raise AssertionError("serve got past its start-up checks")
 
-    monkeypatch.setattr("bot.cli.run_single", must_not_serve)
-    monkeypatch.setattr("bot.cli.Supervisor", must_not_serve)
+    monkeypatch.setattr("wxloan.bot.cli.run_single", must_not_serve)
+    monkeypatch.setattr("wxloan.bot.cli.Supervisor", must_not_serve)
     (tmp_path / "a-file").write_text("not a folder")
     monkeypatch.setenv("WECHAT_TOKEN", TOKEN)
     fill = {"tmp": str(tmp_path), "busy": str(busy_port)}
@@ -165,7 +165,7 @@ def test_ctrl_c_leaves_the_chat_quietly():
     url = f"http://127.0.0.1:{free_port()}/wechat"
     # As if started from a shell prompt: a runner that started us in the background (CI)
     # may have SIGINT ignored, and an ignored signal stays ignored across exec.
-    proc = subprocess.Popen([sys.executable, "-m", "bot", "chat", "--url", url, "--token", TOKEN],
+    proc = subprocess.Popen([sys.executable, "-m", "wxloan", "chat", "--url", url, "--token", TOKEN],
                             stdin=terminal, stdout=terminal, stderr=terminal, cwd=ROOT, env=ENV,
                             preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     os.close(terminal)

@@ -18,9 +18,9 @@ from typing import Any
 
 import pytest
 
-import knowledge
-from bot.templating import Renderer
-from knowledge import (
+from wxloan import knowledge
+from wxloan.bot.templating import Renderer
+from wxloan.knowledge import (
     CODES,
     ApplicantProfile,
     Identity,
@@ -29,7 +29,7 @@ from knowledge import (
     Purpose,
     RejectionHint,
 )
-from knowledge.profile import FIELD_NAMES
+from wxloan.knowledge.profile import FIELD_NAMES
 
 MAX_BYTES = 2048
 CARD_BYTES = 1400

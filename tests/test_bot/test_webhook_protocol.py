@@ -9,8 +9,8 @@ import pytest
 from defusedxml.ElementTree import fromstring
 from wechatpy.crypto import WeChatCrypto
 
-from bot import Settings
-from bot.keys import STORE
+from wxloan.bot import Settings
+from wxloan.bot.keys import STORE
 from tests.conftest import rows
 from tests.wechat import AES_KEY, APP_ID, OLD_AES_KEY, TOKEN, message_xml, sign
 

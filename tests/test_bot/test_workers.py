@@ -17,9 +17,9 @@ import time
 import urllib.request
 from pathlib import Path
 
-from bot.context import Outcome, Say, Turn
-from bot.inbound import Kind
-from bot.routing import Router
+from wxloan.bot.context import Outcome, Say, Turn
+from wxloan.bot.inbound import Kind
+from wxloan.bot.routing import Router
 from tests.conftest import rows
 from tests.wechat import TOKEN, WeChat, message_xml
 
@@ -85,7 +85,7 @@ async def test_serve_with_two_workers_answers_on_one_port(tmp_path, aiohttp_clie
     port = _free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith(("WECHAT_", "WXA_", "WXLOAN"))}
     env.update(WECHAT_TOKEN=TOKEN, WXLOAN_DB=str(tmp_path / "w.db"))
-    proc = subprocess.Popen([sys.executable, "-m", "bot", "serve", "--workers", "2", "--port",
+    proc = subprocess.Popen([sys.executable, "-m", "wxloan", "serve", "--workers", "2", "--port",
                              str(port)], cwd=ROOT, env=env, stdout=subprocess.DEVNULL,
                             stderr=subprocess.PIPE)
     try:

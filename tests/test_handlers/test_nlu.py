@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from handlers.nlu import INTENT_IDS, SCAM_PATTERN_IDS, SLOT_NAMES, Understander, Understanding
+from wxloan.handlers.nlu import INTENT_IDS, SCAM_PATTERN_IDS, SLOT_NAMES, Understander, Understanding
 
 _SKIP_CHECK = object()
 

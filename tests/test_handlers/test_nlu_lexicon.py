@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from handlers.nlu import INTENT_IDS, SLOT_NAMES, LexiconError, Understander, load_lexicon
+from wxloan.handlers.nlu import INTENT_IDS, SLOT_NAMES, LexiconError, Understander, load_lexicon
 
 SHIPPED = Path(__file__).resolve().parents[2] / "knowledge" / "data" / "lexicon.toml"
 

@@ -9,7 +9,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from handlers.nlu import (
+from wxloan.handlers.nlu import (
     INTENT_IDS,
     SCAM_PATTERN_IDS,
     SLOT_KINDS,
@@ -114,7 +114,7 @@ def test_empty_message_means_nothing() -> None:
 
 
 def test_public_surface_is_explicit_and_sorted() -> None:
-    import handlers.nlu as package
+    import wxloan.handlers.nlu as package
 
     def style(name: str) -> tuple[int, str]:  # isort order: CONSTANTS, Classes, functions
         return (0 if name.isupper() else 1 if name[0].isupper() else 2, name)

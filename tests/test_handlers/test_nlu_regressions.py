@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from handlers.nlu import Understander
+from wxloan.handlers.nlu import Understander
 
 NLU = Understander()
 

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from knowledge import ApplicantProfile, KnowledgeBase, Overdue, Purpose, load_knowledge
-from knowledge.loader import DATA_DIR
+from wxloan.knowledge import ApplicantProfile, KnowledgeBase, Overdue, Purpose, load_knowledge
+from wxloan.knowledge.loader import DATA_DIR
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 SEED = REPO_ROOT.parent / "shared" / "seed" / "000_5c0f5dda5d8317cb.txt"

@@ -6,8 +6,8 @@ from datetime import date
 
 from hypothesis import strategies as st
 
-from knowledge import ApplicantProfile, Identity, Material, Overdue, Purpose, RejectionHint
-from knowledge.profile import INT_RANGES
+from wxloan.knowledge import ApplicantProfile, Identity, Material, Overdue, Purpose, RejectionHint
+from wxloan.knowledge.profile import INT_RANGES
 
 
 def _maybe(strategy: st.SearchStrategy[object]) -> st.SearchStrategy[object]:

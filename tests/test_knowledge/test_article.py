@@ -10,7 +10,7 @@ import re
 from dataclasses import fields, is_dataclass
 from decimal import Decimal
 
-from knowledge import KnowledgeBase
+from wxloan.knowledge import KnowledgeBase
 
 _NUMBER = re.compile(r"\d[\d,]*(?:\.\d+)?")
 

@@ -8,7 +8,7 @@ from decimal import Decimal
 
 import pytest
 
-from knowledge import (
+from wxloan.knowledge import (
     ApplicantProfile,
     Identity,
     KnowledgeBase,

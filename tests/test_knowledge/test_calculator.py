@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from knowledge import (
+from wxloan.knowledge import (
     CalculatorError,
     KnowledgeError,
     RepaymentMethod,

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from hypothesis import given, settings
 
-from knowledge import (
+from wxloan.knowledge import (
     CODES,
     ApplicantProfile,
     Identity,
@@ -21,7 +21,7 @@ from knowledge import (
     diagnose_rejection,
     limit_plan,
 )
-from knowledge.results import Assessment, Diagnosis, LimitPlan
+from wxloan.knowledge.results import Assessment, Diagnosis, LimitPlan
 
 from .strategies import profiles
 

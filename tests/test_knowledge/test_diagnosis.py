@@ -6,7 +6,7 @@ from datetime import date, timedelta
 
 import pytest
 
-from knowledge import (
+from wxloan.knowledge import (
     ApplicantProfile,
     Evidence,
     Identity,

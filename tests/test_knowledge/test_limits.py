@@ -6,7 +6,7 @@ from decimal import Decimal
 
 import pytest
 
-from knowledge import ApplicantProfile, Identity, KnowledgeBase, Material, Overdue, limit_plan
+from wxloan.knowledge import ApplicantProfile, Identity, KnowledgeBase, Material, Overdue, limit_plan
 
 
 def _actions(profile: ApplicantProfile, kb: KnowledgeBase) -> list[tuple[str, object]]:

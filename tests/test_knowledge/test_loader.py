@@ -8,10 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from knowledge import DataError, KnowledgeError, UnknownEntryError, load_knowledge
-from knowledge.ids import REQUIRED_ENTRY_IDS
-from knowledge.kb import KnowledgeBase
-from knowledge.loader import FILES
+from wxloan.knowledge import DataError, KnowledgeError, UnknownEntryError, load_knowledge
+from wxloan.knowledge.ids import REQUIRED_ENTRY_IDS
+from wxloan.knowledge.kb import KnowledgeBase
+from wxloan.knowledge.loader import FILES
 
 
 def test_packaged_data_loads(kb: KnowledgeBase) -> None:

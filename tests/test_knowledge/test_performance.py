@@ -6,7 +6,7 @@ import timeit
 from dataclasses import replace
 from functools import partial
 
-from knowledge import ApplicantProfile, Identity, KnowledgeBase, assess, load_knowledge
+from wxloan.knowledge import ApplicantProfile, Identity, KnowledgeBase, assess, load_knowledge
 
 from .conftest import CLEAN, TODAY
 

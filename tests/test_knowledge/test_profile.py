@@ -10,7 +10,7 @@ from enum import StrEnum
 import pytest
 from hypothesis import given
 
-from knowledge import (
+from wxloan.knowledge import (
     ApplicantProfile,
     Identity,
     KnowledgeError,
@@ -20,7 +20,7 @@ from knowledge import (
     Purpose,
     RejectionHint,
 )
-from knowledge.profile import FIELD_NAMES
+from wxloan.knowledge.profile import FIELD_NAMES
 
 from .strategies import profiles
 

@@ -7,7 +7,7 @@ from datetime import date
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from knowledge import (
+from wxloan.knowledge import (
     ApplicantProfile,
     Flow,
     KnowledgeBase,
@@ -109,7 +109,7 @@ def test_next_questions_never_raise_and_ask_only_unknowns(
 def test_next_question_is_the_first_of_next_questions(
     kb: KnowledgeBase, profile: ApplicantProfile, flow: Flow, exclude: set[str]
 ) -> None:
-    from knowledge import next_question
+    from wxloan.knowledge import next_question
 
     expected = [q for q in next_questions(profile, kb, flow) if q.field not in exclude]
     found = next_question(profile, kb, flow, frozenset(exclude))

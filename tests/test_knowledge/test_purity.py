@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-import knowledge
+from wxloan import knowledge
 
 PACKAGE = Path(__file__).resolve().parents[2] / "knowledge"
 MODULES = sorted(PACKAGE.rglob("*.py"))

@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from knowledge import (
+from wxloan.knowledge import (
     ApplicantProfile,
     Flow,
     Identity,
@@ -19,7 +19,7 @@ from knowledge import (
     assess,
     next_questions,
 )
-from knowledge.questions import PRIORITY, _eligibility, _limits, _rejection
+from wxloan.knowledge.questions import PRIORITY, _eligibility, _limits, _rejection
 
 from .conftest import CLEAN, TODAY
 from .strategies import profiles

@@ -1,5 +1,5 @@
-from storage import open_store
-from storage.maintenance import prefill_synthetic
+from wxloan.storage import open_store
+from wxloan.storage.maintenance import prefill_synthetic
 from tests.conftest import rows
 
 

@@ -16,7 +16,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from storage import mask_personal_data
+from wxloan.storage import mask_personal_data
 from tests.conftest import rows
 from tests.test_bot.support import PRIVACY, dump_all_tables
 

@@ -11,9 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from storage import NoDatabaseError, OutboundRecord, Session, TurnRecord, open_store, retention
-from storage.maintenance import prefill_synthetic
-from storage.store import ReadOnlyStore
+from wxloan.storage import NoDatabaseError, OutboundRecord, Session, TurnRecord, open_store, retention
+from wxloan.storage.maintenance import prefill_synthetic
+from wxloan.storage.store import ReadOnlyStore
 
 OLD_MESSAGES = 200
 RECENT = 5

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from storage import (
+from wxloan.storage import (
     ClaimStatus,
     CommitStatus,
     OutboundRecord,

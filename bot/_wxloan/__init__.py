@@ -1,0 +1,10 @@
+"""wxloan · 微信借贷助手: the one name this project installs.
+
+The design card keeps the layers as top-level folders (``bot/``, ``handlers/``,
+``knowledge/``, ``storage/``); pyproject's ``package-dir`` installs them as
+``wxloan.bot``, ``wxloan.handlers``, ``wxloan.knowledge`` and ``wxloan.storage``, so a
+``pip install`` adds nothing to site-packages but ``wxloan`` (and its console script).
+This folder is the root package itself; it holds no logic.
+"""
+
+__all__: list[str] = []
