@@ -13,17 +13,15 @@ from collections.abc import AsyncIterator, Callable
 import aiohttp
 from aiohttp import web
 
+from wxloan.handlers import DialogueServices, Router, build_dialogue
 from wxloan.storage import open_store
 
 from .config import Settings
-from .context import Services
 from .channels import MINIPROGRAM, OFFICIAL_ACCOUNT, channels_from
 from .keys import CLOCK, PIPELINE, SETTINGS, STORE
 from .middlewares import error_middleware
 from .outbound import CustomerServiceSender, OutboundSender
 from .pipeline import Pipeline, RetryWindow
-from .routing import Router
-from .templating import Renderer
 from .webhook import channel_handlers, healthz
 from .wechat_api import WeChatApi
 
@@ -38,7 +36,7 @@ def create_app(
     router: Router | None = None,
     clock: Callable[[], float] = time.time,
     sender: OutboundSender | None = None,
-    services: Services | None = None,
+    services: DialogueServices | None = None,
 ) -> web.Application:
     """Build the web application.
 
@@ -48,20 +46,12 @@ def create_app(
         API when an AppSecret is set, else to WeChat's own next delivery.
     :param services: knowledge and understanding; defaults to :func:`handlers.load_services`.
     """
-    if router is None or services is None:
-        from wxloan.handlers import build_router, load_services
-
-        router = router or build_router()
-        services = services if services is not None else load_services()
+    dialogue = build_dialogue(router, services)
     app = web.Application(
         middlewares=[error_middleware], client_max_size=settings.max_body_bytes
     )
     app[SETTINGS] = settings
     app[CLOCK] = clock
-    renderer = Renderer()
-    kb = getattr(services, "kb", None)
-    if kb is not None:
-        renderer.register_stable(kb)
     channels = channels_from(settings)
 
     async def storage_ctx(app: web.Application) -> AsyncIterator[None]:
@@ -98,13 +88,11 @@ def create_app(
                 )
             pipeline = Pipeline(
                 store=store,
-                router=router,
-                renderer=renderer,
+                dialogue=dialogue,
                 senders=senders,
                 reply_deadline=settings.reply_deadline,
                 session_ttl=settings.session_ttl,
                 clock=clock,
-                services=services,
                 passive_channels=frozenset(c.name for c in channels if c.passive),
                 retry_window=RetryWindow(settings.wechat_timeout, settings.wechat_deliveries),
             )

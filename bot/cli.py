@@ -26,7 +26,7 @@ from wxloan.storage.store import ReadOnlyStore
 from .config import ENV_VARS, Settings
 from .errors import ConfigError, StartupError, WorkersFailed
 from .logs import configure_logging
-from .pipeline import CHINA_TZ
+from wxloan.handlers import CHINA_TZ
 from .simulator.chat import COMMANDS as CHAT_COMMANDS
 from .simulator.chat import add_arguments as add_chat_arguments
 from .simulator.chat import run_chat

@@ -28,23 +28,14 @@ their base64 ``Content`` is never decoded, so a bad one cannot fail anything.
 
 from __future__ import annotations
 
-import enum
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+
+from wxloan.handlers.contract import Kind, Message
 
 from .errors import BadRequest
 
 __all__ = ["ID_FIELDS", "TEXT_FIELDS", "Inbound", "Kind", "from_fields"]
-
-
-class Kind(enum.StrEnum):
-    """What the dialogue does with a message, whatever its wire type."""
-
-    TEXT = "text"  #: typed text, or voice with a recognition result
-    EMPTY_VOICE = "empty_voice"  #: voice WeChat could not transcribe
-    MEDIA = "media"  #: image, video, location, link, file, mini-program card
-    EVENT = "event"  #: subscribe, SCAN, CLICK, unsubscribe, ...
-    UNKNOWN = "unknown"  #: a type the dialogue does not know
 
 
 _MEDIA_TYPES = frozenset(
@@ -60,25 +51,17 @@ TEXT_FIELDS = frozenset({*ID_FIELDS, "Content", "Recognition", "EventKey"})
 _REQUIRED = ("FromUserName", "ToUserName", "MsgType")
 
 
-@dataclass(frozen=True, slots=True)
-class Inbound:
-    """One message from a user, in the terms the dialogue uses.
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Inbound(Message):
+    """A :class:`~wxloan.handlers.contract.Message` plus what the transport needs of it.
 
     :param msg_key: the de-duplication key: ``MsgId``, or source+time+event for events.
-    :param text: the user's text (voice recognition included); ``""`` otherwise.
-    :param event: lower-case event name (``subscribe``, ``scan``, ``click``...).
+    :param account: the Official Account / mini-program the message was sent to.
     """
 
-    openid: str
     account: str
-    kind: Kind
-    msg_type: str
     msg_key: str
     create_time: int
-    text: str = ""
-    event: str = ""
-    event_key: str = ""
-    channel: str = "official_account"
 
 
 #: What a reader makes of one message type: (kind, text, event_key).

@@ -22,12 +22,13 @@ makes a bot correct under WeChat's retries lives here:
 from __future__ import annotations
 
 import asyncio
-import datetime as dt
 import logging
 import time
 from collections.abc import Awaitable, Callable, Mapping
-from typing import Any, cast
 from dataclasses import dataclass, field, replace
+from typing import Any, cast
+
+from wxloan.handlers import Answer, Dialogue, Kind, State
 
 from wxloan.storage import (
     ClaimStatus,
@@ -41,21 +42,17 @@ from wxloan.storage import (
     mask_personal_data,
 )
 
-from .context import Outcome, Say, Services, Turn
-from .inbound import Inbound, Kind
+from .inbound import Inbound
 from .locks import KeyedLocks
 from .logs import user_ref
 from .outbound import OutboundSender, QuotaTracking
 from .paging import MAX_REPLY_BYTES, paginate
 from .replies import SUCCESS, StoredReply
-from .routing import Router
-from .templating import Renderer
 
-__all__ = ["CHINA_TZ", "Pipeline", "Result", "RetryWindow"]
+__all__ = ["Pipeline", "Result", "RetryWindow"]
 
 log = logging.getLogger("wxloan.pipeline")
 
-CHINA_TZ = dt.timezone(dt.timedelta(hours=8), "CST")
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,16 +98,14 @@ class _InFlight:
 
 @dataclass(slots=True)
 class Pipeline:
-    """Processes inbound messages against the router, the store and the templates."""
+    """Processes inbound messages: one :meth:`Dialogue.answer` call each, around it the store."""
 
     store: Store
-    router: Router
-    renderer: Renderer
+    dialogue: Dialogue
     senders: Mapping[str, OutboundSender]
     reply_deadline: float
     session_ttl: float
     clock: Callable[[], float] = time.time
-    services: Services | None = None
     max_reply_bytes: int = MAX_REPLY_BYTES
     passive_channels: frozenset[str] = frozenset({"official_account"})
     retry_window: RetryWindow = RetryWindow()
@@ -311,11 +306,7 @@ class Pipeline:
             stored = claim.session
             for attempt in range(_MAX_REDO):
                 now = self.clock()
-                try:
-                    result, commit = await self._run_turn(inbound, entry, stored, now, grants)
-                except Exception:
-                    log.exception("handler failed", extra={"fields": {"msg_key": inbound.msg_key}})
-                    result, commit = await self._answer_error(inbound, entry, stored, now, grants)
+                result, commit = await self._run_turn(inbound, entry, stored, now, grants)
                 if commit.status is CommitStatus.DUPLICATE:
                     # Another worker stored this message first: its reply is the one.
                     return Result(StoredReply.from_json(commit.reply), "duplicate")
@@ -336,24 +327,6 @@ class Pipeline:
                 self._enqueue(inbound.openid, lambda: self._deliver(inbound, reply))
             return result
 
-    def _build_turn(self, inbound: Inbound, stored: Session | None, now: float) -> Turn:
-        expired = stored is not None and now - stored.updated_at > self.session_ttl
-        session = Session(inbound.openid) if stored is None or expired else stored
-        masked = mask_personal_data(inbound.text)
-        understanding = None
-        if self.services is not None and inbound.kind is Kind.TEXT:
-            understanding = self.services.interpret(masked.text, session.step)
-        return Turn(
-            inbound=replace(inbound, text=masked.text) if masked.kinds else inbound,
-            session=session,
-            now=now,
-            today=dt.datetime.fromtimestamp(now, CHINA_TZ).date(),
-            expired=expired and bool(stored and (stored.flow or stored.slots)),
-            pii_kinds=masked.kinds,
-            services=self.services,
-            understanding=understanding,
-        )
-
     async def _run_turn(
         self,
         inbound: Inbound,
@@ -362,31 +335,39 @@ class Pipeline:
         now: float,
         grants: tuple[Grant, ...],
     ) -> tuple[Result, Commit]:
-        turn = self._build_turn(inbound, stored, now)
-        handler = self.router.resolve(turn)
-        outcome = await handler(turn) if handler is not None else Outcome(silent=True)
-        notes = []
-        if turn.expired and inbound.kind is not Kind.EVENT:
-            notes.append(Say("session_expired"))
-        if turn.pii_kinds:
-            notes.append(Say("privacy_notice", {"kinds": sorted(turn.pii_kinds)}))
-        return await self._commit(turn, entry, outcome, tuple(notes), stored, grants)
+        """One call into the dialogue, then one commit of everything the turn changed."""
+        expired = stored is not None and now - stored.updated_at > self.session_ttl
+        state = _NO_STATE if stored is None or expired else _state_of(stored)
+        masked = mask_personal_data(inbound.text)
+        message = replace(inbound, text=masked.text) if masked.kinds else inbound
+        try:
+            answer = await self.dialogue.answer(
+                message,
+                state,
+                now,
+                expired=expired and bool(stored and (stored.flow or stored.slots)),
+                pii_kinds=masked.kinds,
+            )
+            label = None
+        except Exception:
+            log.exception("handler failed", extra={"fields": {"msg_key": inbound.msg_key}})
+            answer, label = self.dialogue.apology(state), "error"
+        result, commit = await self._commit(message, now, entry, answer, stored, grants)
+        return (replace(result, outcome=label) if label else result), commit
 
     async def _commit(
         self,
-        turn: Turn,
+        inbound: Inbound,
+        now: float,
         entry: _InFlight,
-        outcome: Outcome,
-        notes: tuple[Say, ...],
+        answer: Answer,
         stored: Session | None,
         grants: tuple[Grant, ...],
     ) -> tuple[Result, Commit]:
-        inbound = turn.inbound
+        outcome = answer.outcome
         pages: list[str] = []
-        if not outcome.silent:
-            text = self.renderer.render(notes + outcome.says)
-            if text:
-                pages = paginate(text, self._footer, self.max_reply_bytes)
+        if answer.text:
+            pages = paginate(answer.text, self.dialogue.page_footer, self.max_reply_bytes)
         # A long answer leaves its later pages; "更多" hands over what is still waiting.
         remaining = pages[1:] if len(pages) > 1 else list(outcome.pending_pages or ())
         if outcome.clear_session:
@@ -397,7 +378,7 @@ class Pipeline:
                 flow=outcome.flow,
                 step=outcome.step,
                 slots=dict(outcome.slots),
-                pending_pages=remaining,
+                pending_pages=list(remaining),
             )
         if outcome.transfer:
             reply = StoredReply("transfer", pages[0] if pages else "")
@@ -410,7 +391,7 @@ class Pipeline:
             TurnRecord(
                 msg_key=inbound.msg_key,
                 openid=inbound.openid,
-                now=turn.now,
+                now=now,
                 inbound_type=inbound.msg_type,
                 inbound_content=_log_content(inbound),
                 reply=(SUCCESS if claim else reply).to_json(),
@@ -435,25 +416,6 @@ class Pipeline:
         label = "transfer" if outcome.transfer else ("reply" if pages else "silent")
         return Result(reply, label, None if session is None else session.flow), commit
 
-    async def _answer_error(
-        self,
-        inbound: Inbound,
-        entry: _InFlight,
-        stored: Session | None,
-        now: float,
-        grants: tuple[Grant, ...],
-    ) -> tuple[Result, Commit]:
-        """A handler crashed: apologise, keep the user's state, and stop WeChat retrying."""
-        turn = self._build_turn(inbound, stored, now)
-        result, commit = await self._commit(
-            turn, entry, turn.stay(Say("error")), (), stored, grants
-        )
-        return replace(result, outcome="error"), commit
-
-    def _footer(self, number: int, total: int) -> str:
-        return self.renderer.render_one("more_footer", {"page": number, "total": total})
-
-
 #: Attempts at a turn whose session another worker changed meanwhile (each redo starts
 #: from the newest session, so only a stream of commits by other workers for this very user
 #: can use them up; a short growing pause lets those pass).
@@ -469,6 +431,14 @@ def _tracks_quota(sender: OutboundSender) -> bool:
     if known is None:
         known = _QUOTA_TRACKING[kind] = isinstance(sender, QuotaTracking)
     return known
+
+
+_NO_STATE = State()
+
+
+def _state_of(session: Session) -> State:
+    """The dialogue's view of a stored session."""
+    return State(session.flow, session.step, session.slots, tuple(session.pending_pages))
 
 
 def _log_content(inbound: Inbound) -> str:

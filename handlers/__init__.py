@@ -1,13 +1,40 @@
-"""The dialogue: feature routers, joined in priority order by :func:`build_router`."""
+"""The dialogue: one facade (:class:`Dialogue`) over feature routers in priority order.
+
+``bot/`` calls :func:`build_dialogue` once and then :meth:`Dialogue.answer` once per
+message; the contract it speaks is in :mod:`.contract`.
+"""
 
 from __future__ import annotations
 
-from wxloan.bot.routing import Router
-
 from . import calculator, commands, dialogue, events, fallback, faq, fraud, handoff
+from .contract import Kind, Message, Outcome, Say, State, Turn
+from .facade import CHINA_TZ, Answer, Dialogue
+from .routing import Router
 from .services import DialogueServices, load_services
 
-__all__ = ["DialogueServices", "build_router", "load_services"]
+__all__ = [
+    "CHINA_TZ",
+    "Answer",
+    "Dialogue",
+    "DialogueServices",
+    "Kind",
+    "Message",
+    "Outcome",
+    "Router",
+    "Say",
+    "State",
+    "Turn",
+    "build_dialogue",
+    "build_router",
+    "load_services",
+]
+
+
+def build_dialogue(
+    router: Router | None = None, services: DialogueServices | None = None
+) -> Dialogue:
+    """The production dialogue (tests pass their own router or services)."""
+    return Dialogue(router or build_router(), services or load_services())
 
 
 def build_router() -> Router:

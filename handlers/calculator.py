@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from wxloan.bot.context import Outcome, Say, Turn
-from wxloan.bot.inbound import Kind
-from wxloan.bot.routing import Router
+from .contract import Outcome, Say, Turn
+from .contract import Kind
+from .routing import Router
 from wxloan.knowledge import (
     CalculatorError,
     daily_rate_to_apr,
@@ -16,7 +16,6 @@ from wxloan.knowledge import (
 
 from .flows import resume_says
 from .memory import CALC_SLOTS, Memory
-from .services import services_of, understanding_of
 from .states import Flow
 
 __all__ = ["router"]
@@ -25,26 +24,26 @@ router = Router("calculator")
 
 
 def _wants_calculation(turn: Turn) -> bool:
-    u = understanding_of(turn)
+    u = turn.understanding
     if u.intent == "calculator":
         return True
     rate_given = "apr" in u.slots or "daily_rate" in u.slots
     if "calculator" in u.intents and "amount" in u.slots and "months" in u.slots and rate_given:
         return True  # "借1万分12期年利率18%": a complete calculation, even if "rates" ranks first
-    in_calculator = turn.session.flow == Flow.CALCULATOR
+    in_calculator = turn.state.flow == Flow.CALCULATOR
     return in_calculator and any(name in CALC_SLOTS for name in u.slots)
 
 
 @router.on(Kind.TEXT, when=_wants_calculation)
 async def calculate(turn: Turn) -> Outcome:
     """Compute the schedules once amount, term and rate are known; otherwise ask."""
-    memory = Memory.from_slots(dict(turn.session.slots))
-    memory.absorb_calculator(understanding_of(turn))
+    memory = Memory.from_slots(dict(turn.state.slots))
+    memory.absorb_calculator(turn.understanding)
     calc = memory.calc
     missing = [name for name in ("amount", "months") if name not in calc]
     if "apr" not in calc and "daily_rate" not in calc:
         missing.append("apr")
-    kb = services_of(turn).kb
+    kb = turn.services.kb
     if missing:
         return Outcome(says=(Say("ask_calculator", {"missing": missing, "kb": kb}),),
                        flow=Flow.CALCULATOR.value, step="calc", slots=memory.to_slots())
@@ -70,7 +69,7 @@ async def calculate(turn: Turn) -> Outcome:
             "kb": kb,
         },
     )
-    came_from_flow = turn.session.flow not in (None, Flow.CALCULATOR.value)
+    came_from_flow = turn.state.flow not in (None, Flow.CALCULATOR.value)
     if came_from_flow:
         return turn.stay(card, *resume_says(turn), slots=memory.to_slots())
     return Outcome(says=(card,), flow=None, step=None, slots=memory.to_slots())

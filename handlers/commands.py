@@ -4,13 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from wxloan.bot.context import Outcome, Say, Turn
-from wxloan.bot.inbound import Kind
-from wxloan.bot.routing import Router
+from .contract import Outcome, Say, Turn
+from .contract import Kind
+from .routing import Router
 
 from .flows import resume_says
 from .memory import Memory
-from .services import services_of, understanding_of
 
 __all__ = ["router"]
 
@@ -19,7 +18,7 @@ router = Router("commands")
 
 def _intent(name: str) -> Callable[[Turn], bool]:
     def check(turn: Turn) -> bool:
-        return understanding_of(turn).intent == name
+        return turn.understanding.intent == name
 
     return check
 
@@ -33,7 +32,7 @@ async def restart(turn: Turn) -> Outcome:
 @router.on(Kind.TEXT, when=_intent("cancel"))
 async def cancel(turn: Turn) -> Outcome:
     """退出: leave the current flow; known facts stay for the rest of the session."""
-    memory = Memory.from_slots(dict(turn.session.slots))
+    memory = Memory.from_slots(dict(turn.state.slots))
     memory.start_flow()
     memory.calc = {}
     return Outcome(says=(Say("cancelled"), Say("menu")), flow=None, step=None,
@@ -43,7 +42,7 @@ async def cancel(turn: Turn) -> Outcome:
 @router.on(Kind.TEXT, when=_intent("more"))
 async def next_page(turn: Turn) -> Outcome:
     """Hand over the next waiting page of a long answer."""
-    pages = list(turn.session.pending_pages)
+    pages = list(turn.state.pending_pages)
     if not pages:
         return turn.stay(Say("no_more"), *resume_says(turn), pending_pages=())
     return turn.stay(Say("more_page", {"text": pages[0]}), pending_pages=tuple(pages[1:]))
@@ -52,13 +51,13 @@ async def next_page(turn: Turn) -> Outcome:
 @router.on(Kind.TEXT, when=_intent("why"))
 async def why(turn: Turn) -> Outcome:
     """为什么: the knowledge entries behind the last conclusion."""
-    memory = Memory.from_slots(dict(turn.session.slots))
+    memory = Memory.from_slots(dict(turn.state.slots))
     resume = resume_says(turn)
     if resume:
         return turn.stay(*resume)  # "why do you ask?": the question carries its reason
     if not memory.last or not memory.last.get("sources"):
         return turn.stay(Say("why_nothing"))
-    kb = services_of(turn).kb
+    kb = turn.services.kb
     entries = kb.explain(tuple(memory.last["sources"]))
     return turn.stay(
         Say("card_why", {"entries": entries, "topic": memory.last.get("topic", ""), "kb": kb})

@@ -7,9 +7,9 @@ idle, an intent, a menu number or a message full of facts starts the matching fl
 
 from __future__ import annotations
 
-from wxloan.bot.context import Outcome, Turn
-from wxloan.bot.inbound import Kind
-from wxloan.bot.routing import Router
+from .contract import Outcome, Turn
+from .contract import Kind
+from .routing import Router
 
 from .flows import (
     answer_in_flow,
@@ -20,7 +20,6 @@ from .flows import (
     start_flow,
 )
 from .memory import Memory
-from .services import services_of, understanding_of
 from .states import Flow
 
 __all__ = ["router"]
@@ -40,10 +39,10 @@ _FLOW_INTENTS = {
 def _answers_pending_question(turn: Turn) -> bool:
     if not in_question_flow(turn):
         return False
-    understanding = understanding_of(turn)
+    understanding = turn.understanding
     requested = _FLOW_INTENTS.get(understanding.intent or "")
-    if requested is not None and requested.value != turn.session.flow:
-        if requested is Flow.REJECTION and turn.session.step in _REJECTION_FACTS:
+    if requested is not None and requested.value != turn.state.flow:
+        if requested is Flow.REJECTION and turn.state.step in _REJECTION_FACTS:
             return True  # "是的，上周被拒的" answers the question, it does not change subject
         return False  # a change of subject to another flow
     return has_answer(turn) or not understanding.intents
@@ -56,13 +55,13 @@ async def flow_answer(turn: Turn) -> Outcome:
 
 
 def _flow_requested(turn: Turn) -> Flow | None:
-    understanding = understanding_of(turn)
+    understanding = turn.understanding
     if understanding.intent in _FLOW_INTENTS:
         return _FLOW_INTENTS[understanding.intent]
-    if turn.session.flow is None and understanding.choice is not None:
-        button = services_of(turn).menu.by_choice(understanding.choice)
+    if turn.state.flow is None and understanding.choice is not None:
+        button = turn.services.menu.by_choice(understanding.choice)
         return Flow(button.flow) if button else None
-    if turn.session.flow is None and not understanding.intents and has_facts(turn):
+    if turn.state.flow is None and not understanding.intents and has_facts(turn):
         return Flow.ELIGIBILITY  # facts volunteered out of the blue: assess them
     return None
 
@@ -72,8 +71,8 @@ async def flow_start(turn: Turn) -> Outcome:
     """Start (or switch to) a flow, taking any facts the message already carries."""
     flow = _flow_requested(turn)
     assert flow is not None
-    if flow.value == turn.session.flow and turn.session.step:
+    if flow.value == turn.state.flow and turn.state.step:
         return turn.stay(*resume_says(turn))  # already there: just ask the pending question
-    memory = Memory.from_slots(dict(turn.session.slots))
-    memory.absorb(understanding_of(turn), turn.today, None)
+    memory = Memory.from_slots(dict(turn.state.slots))
+    memory.absorb(turn.understanding, turn.today, None)
     return start_flow(turn, flow, memory)

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from wxloan.bot.context import Outcome, Say, Turn
-from wxloan.bot.inbound import Kind
-from wxloan.bot.routing import Router
+from .contract import Outcome, Say, Turn
+from .contract import Kind
+from .routing import Router
 
 from .flows import start_flow
-from .services import services_of
 from .states import Flow
 
 __all__ = ["router"]
@@ -18,22 +17,22 @@ router = Router("events")
 _WELCOME_EVENTS = frozenset({"subscribe", "scan", "user_enter_tempsession"})
 
 
-@router.on(Kind.EVENT, when=lambda turn: turn.inbound.event in _WELCOME_EVENTS)
+@router.on(Kind.EVENT, when=lambda turn: turn.message.event in _WELCOME_EVENTS)
 async def welcome(turn: Turn) -> Outcome:
     """New or returning follower, a QR scan, or entering the mini-program's chat."""
     return turn.goto(None, None, Say("welcome"))
 
 
-@router.on(Kind.EVENT, when=lambda turn: turn.inbound.event == "unsubscribe")
+@router.on(Kind.EVENT, when=lambda turn: turn.message.event == "unsubscribe")
 async def unsubscribe(turn: Turn) -> Outcome:
     """The user left: forget the dialogue, answer nothing."""
     return Outcome(clear_session=True, silent=True)
 
 
-@router.on(Kind.EVENT, when=lambda turn: turn.inbound.event == "click")
+@router.on(Kind.EVENT, when=lambda turn: turn.message.event == "click")
 async def menu_click(turn: Turn) -> Outcome:
     """A menu button: start its flow; an unknown key shows the menu again."""
-    button = services_of(turn).menu.by_key(turn.inbound.event_key)
+    button = turn.services.menu.by_key(turn.message.event_key)
     if button is None:
         return turn.stay(Say("menu"))
     return start_flow(turn, Flow(button.flow))

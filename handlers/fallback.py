@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from wxloan.bot.context import Outcome, Say, Turn
-from wxloan.bot.inbound import Kind
-from wxloan.bot.routing import Router
+from .contract import Outcome, Say, Turn
+from .contract import Kind
+from .routing import Router
 
 from .flows import resume_says
 
@@ -17,7 +17,7 @@ router = Router("fallback")
 async def media(turn: Turn) -> Outcome:
     """Images, video, location, links, files: we read text only; say so politely."""
     return turn.stay(
-        Say("media_not_supported", {"msg_type": turn.inbound.msg_type}), *resume_says(turn)
+        Say("media_not_supported", {"msg_type": turn.message.msg_type}), *resume_says(turn)
     )
 
 

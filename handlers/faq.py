@@ -5,13 +5,12 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from wxloan.bot.context import Outcome, Say, Turn
-from wxloan.bot.inbound import Kind
-from wxloan.bot.routing import Router
+from .contract import Outcome, Say, Turn
+from .contract import Kind
+from .routing import Router
 
 from .flows import resume_says
 from .memory import Memory
-from .services import services_of, understanding_of
 
 __all__ = ["FAQ_TOPICS", "router"]
 
@@ -33,7 +32,7 @@ _SMALL_TALK = {"greeting": "greeting", "help": "menu", "thanks": "thanks", "good
 
 
 def _topic_intent(turn: Turn) -> str | None:
-    return next((i for i in understanding_of(turn).intents if i in FAQ_TOPICS), None)
+    return next((i for i in turn.understanding.intents if i in FAQ_TOPICS), None)
 
 
 @router.on(Kind.TEXT, when=lambda turn: _topic_intent(turn) is not None)
@@ -42,15 +41,15 @@ async def faq(turn: Turn) -> Outcome:
     intent = _topic_intent(turn)
     assert intent is not None
     topic, sections = FAQ_TOPICS[intent]
-    kb = services_of(turn).kb
-    understanding = understanding_of(turn)
+    kb = turn.services.kb
+    understanding = turn.understanding
     context: dict[str, Any] = {"kb": kb}
     if topic == "special_groups":
         context["identity"] = understanding.slots.get("identity")
     if topic == "banned_purpose":
         purpose = understanding.slots.get("purpose")
         context["purpose"] = purpose if purpose in ("house", "investment") else None
-    memory = Memory.from_slots(dict(turn.session.slots))
+    memory = Memory.from_slots(dict(turn.state.slots))
     memory.absorb(understanding, turn.today, None)
     memory.last = {
         "topic": "faq",
@@ -59,15 +58,15 @@ async def faq(turn: Turn) -> Outcome:
     return turn.stay(Say(f"faq_{topic}", context), *resume_says(turn), slots=memory.to_slots())
 
 
-@router.on(Kind.TEXT, when=lambda turn: understanding_of(turn).intent in _SMALL_TALK)
+@router.on(Kind.TEXT, when=lambda turn: turn.understanding.intent in _SMALL_TALK)
 async def small_talk(turn: Turn) -> Outcome:
     """Greeting, help, thanks, goodbye: short answer; menu when idle, the question mid-flow."""
-    intent = understanding_of(turn).intent
+    intent = turn.understanding.intent
     assert intent is not None
     says = [Say(_SMALL_TALK[intent])]
     resume = resume_says(turn)
     if intent == "goodbye":
-        memory = Memory.from_slots(dict(turn.session.slots))
+        memory = Memory.from_slots(dict(turn.state.slots))
         memory.start_flow()
         memory.calc = {}
         return Outcome(says=tuple(says), flow=None, step=None, slots=memory.to_slots())

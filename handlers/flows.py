@@ -12,11 +12,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from wxloan.bot.context import Outcome, Say, Turn
+from .contract import Outcome, Say, Turn
 from wxloan.knowledge import ApplicantProfile, KnowledgeBase, assess, diagnose_rejection, limit_plan
 
 from .memory import PROFILE_FIELDS, Memory
-from .services import services_of, understanding_of
 from .states import Flow
 
 __all__ = [
@@ -49,14 +48,14 @@ def _ask(turn: Turn, memory: Memory, field: str, attempt: int = 0,
             "attempt": attempt,
             "invalid_value": invalid_value,
             "position": position,
-            "kb": services_of(turn).kb,
+            "kb": turn.services.kb,
         },
     )
 
 
 def _pending(turn: Turn, memory: Memory, flow: Flow) -> str | None:
     """The next field worth asking (the core decides), skipped ones excluded."""
-    services = services_of(turn)
+    services = turn.services
     return services.next_question(memory.profile, flow.value, frozenset(memory.skipped))
 
 
@@ -120,7 +119,7 @@ _CARDS: dict[Flow, Callable[[ApplicantProfile, KnowledgeBase, dt.date], _Card]] 
 
 def _conclude(turn: Turn, memory: Memory, flow: Flow, lead: tuple[Say, ...]) -> Outcome:
     """The flow's card from the core; recorded in ``assessments``; remembered for "为什么"."""
-    kb = services_of(turn).kb
+    kb = turn.services.kb
     profile = memory.profile
     card = _CARDS[flow](profile, kb, turn.today)
     memory.last = {"topic": card.template.removeprefix("card_"),
@@ -141,7 +140,7 @@ def start_flow(turn: Turn, flow: Flow, memory: Memory | None = None) -> Outcome:
 
     The intro ("I will ask a few questions") is shown only when there is something to ask.
     """
-    memory = memory or Memory.from_slots(dict(turn.session.slots))
+    memory = memory or Memory.from_slots(dict(turn.state.slots))
     memory.start_flow()
     intro = (Say(f"flow_intro_{flow.value}"),) if _pending(turn, memory, flow) else ()
     return advance(turn, memory, flow, intro)
@@ -150,7 +149,7 @@ def start_flow(turn: Turn, flow: Flow, memory: Memory | None = None) -> Outcome:
 def ask_again(turn: Turn, memory: Memory, field: str, attempt: int,
               invalid_value: int | None) -> Outcome:
     """Re-ask ``field`` after an unusable answer (with a hint), or skip it after three."""
-    flow = Flow(turn.session.flow or Flow.ELIGIBILITY)
+    flow = Flow(turn.state.flow or Flow.ELIGIBILITY)
     memory.tries[field] = attempt
     if attempt >= MAX_TRIES:
         memory.skipped.append(field)
@@ -161,19 +160,19 @@ def ask_again(turn: Turn, memory: Memory, field: str, attempt: int,
 
 def resume_says(turn: Turn) -> tuple[Say, ...]:
     """After answering a side question mid-flow: lead back to the pending question."""
-    step = turn.session.step
-    if turn.session.flow not in _QUESTION_FLOWS or not step:
+    step = turn.state.step
+    if turn.state.flow not in _QUESTION_FLOWS or not step:
         return ()
-    memory = Memory.from_slots(dict(turn.session.slots))
+    memory = Memory.from_slots(dict(turn.state.slots))
     return (Say("back_to_question"), _ask(turn, memory, step))
 
 
 def answer_in_flow(turn: Turn) -> Outcome:
     """The user answered (or failed to answer) the pending question of a flow."""
-    understanding = understanding_of(turn)
-    flow = Flow(turn.session.flow or Flow.ELIGIBILITY)
-    step = turn.session.step
-    memory = Memory.from_slots(dict(turn.session.slots))
+    understanding = turn.understanding
+    flow = Flow(turn.state.flow or Flow.ELIGIBILITY)
+    step = turn.state.step
+    memory = Memory.from_slots(dict(turn.state.slots))
     changed = memory.absorb(understanding, turn.today, step)
     if step == VERIFICATION and understanding.yes_no is not None and not (
         changed & set(VERIFICATION_FIELDS)
@@ -196,17 +195,17 @@ def answer_in_flow(turn: Turn) -> Outcome:
 
 def has_facts(turn: Turn) -> bool:
     """True when the message states profile facts (not just yes/no or "skip")."""
-    u = understanding_of(turn)
+    u = turn.understanding
     return any(name in PROFILE_FIELDS or name == "rejected_days_ago" for name in u.slots)
 
 
 def has_answer(turn: Turn) -> bool:
     """True when the message carries profile facts, a yes/no, a skip or a bad number."""
-    u = understanding_of(turn)
+    u = turn.understanding
     facts = any(name in PROFILE_FIELDS or name == "rejected_days_ago" for name in u.slots)
     return bool(facts or u.negated or u.skip or u.out_of_range or u.yes_no is not None)
 
 
 def in_question_flow(turn: Turn) -> bool:
     """True while one of the three questionnaires is waiting for an answer."""
-    return turn.session.flow in _QUESTION_FLOWS
+    return turn.state.flow in _QUESTION_FLOWS

@@ -9,11 +9,10 @@ from __future__ import annotations
 
 import dataclasses
 
-from wxloan.bot.context import Outcome, Say, Turn
-from wxloan.bot.inbound import Kind
-from wxloan.bot.routing import ANY_FLOW, Router
+from .contract import Outcome, Say, Turn
+from .contract import Kind
+from .routing import ANY_FLOW, Router
 
-from .services import understanding_of
 
 __all__ = ["HANDOFF_FLOW", "HANDOFF_SECONDS", "router_for", "start_handoff"]
 
@@ -24,7 +23,7 @@ _UNTIL = "_handoff_until"
 
 def start_handoff(turn: Turn) -> Outcome:
     """Transfer to a human agent and stay quiet for the hand-off period."""
-    slots = dict(turn.session.slots)
+    slots = dict(turn.state.slots)
     slots[_UNTIL] = turn.now + HANDOFF_SECONDS
     handoff_says = (Say("human_handoff", {"minutes": HANDOFF_SECONDS // 60}),)
     return Outcome(says=handoff_says, flow=HANDOFF_FLOW, step=None, slots=slots,
@@ -32,38 +31,38 @@ def start_handoff(turn: Turn) -> Outcome:
 
 
 def _in_handoff(turn: Turn) -> bool:
-    return turn.session.flow == HANDOFF_FLOW
+    return turn.state.flow == HANDOFF_FLOW
 
 
 def router_for(rest: Router) -> Router:
     """The hand-off router; once the hand-off is over it passes the turn to ``rest``."""
     router = Router("handoff")
 
-    @router.on(Kind.TEXT, when=lambda turn: understanding_of(turn).intent == "human")
+    @router.on(Kind.TEXT, when=lambda turn: turn.understanding.intent == "human")
     async def human(turn: Turn) -> Outcome:
         """人工 / 转人工."""
         return start_handoff(turn)
 
     @router.on(Kind.EVENT, flows=ANY_FLOW,
-               when=lambda turn: turn.inbound.event in {"kf_close_session"})
+               when=lambda turn: turn.message.event in {"kf_close_session"})
     async def human_session_closed(turn: Turn) -> Outcome:
         """The agent closed the session: the bot answers again from the next message."""
-        slots = {k: v for k, v in turn.session.slots.items() if k != _UNTIL}
+        slots = {k: v for k, v in turn.state.slots.items() if k != _UNTIL}
         return Outcome(flow=None, step=None, slots=slots, silent=True)
 
     @router.on(list(Kind), when=_in_handoff)
     async def during_handoff(turn: Turn) -> Outcome:
         """Quiet while a person handles the user; afterwards, back to the bot."""
-        until = float(turn.session.slots.get(_UNTIL, 0))
-        if turn.now < until and turn.inbound.kind is not Kind.EVENT:
+        until = float(turn.state.slots.get(_UNTIL, 0))
+        if turn.now < until and turn.message.kind is not Kind.EVENT:
             return turn.stay(transfer=True)
         if turn.now < until:
             return turn.stay(silent=True)
-        slots = {k: v for k, v in turn.session.slots.items() if k != _UNTIL}
-        session = dataclasses.replace(turn.session, flow=None, step=None, slots=slots)
-        handler = rest.resolve(dataclasses.replace(turn, session=session))
+        slots = {k: v for k, v in turn.state.slots.items() if k != _UNTIL}
+        state = dataclasses.replace(turn.state, flow=None, step=None, slots=slots)
+        handler = rest.resolve(dataclasses.replace(turn, state=state))
         if handler is None:
             return Outcome(silent=True, slots=slots)
-        return await handler(dataclasses.replace(turn, session=session))
+        return await handler(dataclasses.replace(turn, state=state))
 
     return router

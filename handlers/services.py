@@ -4,15 +4,13 @@ from __future__ import annotations
 
 import functools
 from dataclasses import dataclass
-from typing import cast
 
-from wxloan.bot.context import Turn
 from wxloan.knowledge import ApplicantProfile, KnowledgeBase, load_knowledge, next_question
 
 from .menu import Menu, load_menu
 from .nlu import Understander, Understanding
 
-__all__ = ["DialogueServices", "load_services", "services_of", "understanding_of"]
+__all__ = ["DialogueServices", "load_services"]
 
 
 _EXPECTING = {"rejected_on": "rejected_days_ago"}
@@ -69,14 +67,3 @@ def load_services() -> DialogueServices:
     return DialogueServices(
         kb=kb, understander=Understander(), menu=load_menu(), questions=QuestionCache(kb)
     )
-
-
-def services_of(turn: Turn) -> DialogueServices:
-    """The typed services of ``turn``."""
-    return cast(DialogueServices, turn.services)
-
-
-def understanding_of(turn: Turn) -> Understanding:
-    """The typed understanding of ``turn`` (empty for non-text messages)."""
-    understanding = turn.understanding
-    return understanding if isinstance(understanding, Understanding) else Understanding()

@@ -10,7 +10,7 @@ import pytest
 
 from wxloan.bot.cli import _parser
 from wxloan.bot.config import ENV_VARS
-from wxloan.bot.templating import TEMPLATE_DIR, TEMPLATE_SUFFIX
+from wxloan.handlers.rendering import TEMPLATE_DIR, TEMPLATE_SUFFIX
 
 ROOT = Path(__file__).resolve().parents[1]
 README = (ROOT / "README.md").read_text(encoding="utf-8")

@@ -10,9 +10,9 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
-from wxloan.bot.context import Outcome, Say, Turn
-from wxloan.bot.inbound import Kind
-from wxloan.bot.routing import Router
+from wxloan.handlers.contract import Outcome, Say, Turn
+from wxloan.handlers.contract import Kind
+from wxloan.handlers.routing import Router
 from wxloan.handlers import commands
 from tests.wechat import message_xml
 

@@ -8,7 +8,7 @@ import logging
 import pytest
 from wechatpy.crypto import PrpCrypto
 
-from wxloan.bot.context import Outcome, Turn
+from wxloan.handlers.contract import Outcome, Turn
 from wxloan.bot.errors import BadRequest
 from wxloan.bot.inbound import from_fields
 from wxloan.bot.webhook import _parse_json_fields

@@ -6,7 +6,7 @@ import asyncio
 
 import pytest
 
-from wxloan.bot.context import Outcome, Turn
+from wxloan.handlers.contract import Outcome, Turn
 from tests.conftest import rows
 from tests.wechat import message_xml
 
@@ -95,8 +95,8 @@ async def test_different_users_same_msgid_shape_are_independent(make_wechat):
 
 def _counting_router(calls: list[tuple[str | None, int]]):
     async def count_turns(turn: Turn) -> Outcome:
-        seen = int(turn.session.slots.get("count", 0))
-        calls.append((turn.session.flow, seen))
+        seen = int(turn.state.slots.get("count", 0))
+        calls.append((turn.state.flow, seen))
         return turn.goto("counting", "next", say(f"count={seen + 1}"), slots={"count": seen + 1})
 
     return router_for(count_turns)

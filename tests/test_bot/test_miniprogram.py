@@ -261,13 +261,14 @@ async def test_quota_ledger_windows(mp_settings, api_base, clock, standin, db_pa
                             app_secret=WXA_SECRET, clock=clock)
             sender = CustomerServiceSender(api, store, clock)
             assert not await sender.send_text("q-user", "no window", msg_key="k0")
-            message = Inbound("q-user", "gh", Kind.TEXT, "text", "k1", 0, text="hi",
-                              channel="miniprogram")
+            message = Inbound(openid="q-user", account="gh", kind=Kind.TEXT, msg_type="text",
+                              msg_key="k1", create_time=0, text="hi", channel="miniprogram")
             await sender.note_inbound(message, clock())
             results = [await sender.send_text("q-user", f"m{n}", msg_key="k1") for n in range(6)]
             assert results == [True] * 5 + [False]
-            enter = Inbound("q-user", "gh", Kind.EVENT, "event", "k2", 0,
-                            event="user_enter_tempsession", channel="miniprogram")
+            enter = Inbound(openid="q-user", account="gh", kind=Kind.EVENT, msg_type="event",
+                            msg_key="k2", create_time=0, event="user_enter_tempsession",
+                            channel="miniprogram")
             await sender.note_inbound(enter, clock())
             clock.advance(30)
             assert [await sender.send_text("q-user", "e", msg_key="k2") for _ in range(3)] == [

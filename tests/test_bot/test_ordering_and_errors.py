@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from wxloan.bot.context import Outcome, Turn
+from wxloan.handlers.contract import Outcome, Turn
 from wxloan.bot.keys import PIPELINE
 from wxloan.bot.locks import KeyedLocks
 from tests.conftest import rows
@@ -21,7 +21,7 @@ def _timed_router(intervals: list[Interval], delay: float = 0.2):
     async def slow(turn: Turn) -> Outcome:
         start = time.monotonic()
         await asyncio.sleep(delay)
-        intervals.append((turn.inbound.openid, turn.text, start, time.monotonic()))
+        intervals.append((turn.message.openid, turn.text, start, time.monotonic()))
         return turn.stay(say(turn.text))
 
     return router_for(slow)
@@ -41,7 +41,7 @@ async def test_second_message_of_a_user_sees_the_state_saved_by_the_first(make_w
     seen: list[int] = []
 
     async def counting(turn: Turn) -> Outcome:
-        n = int(turn.session.slots.get("n", 0))
+        n = int(turn.state.slots.get("n", 0))
         seen.append(n)
         await asyncio.sleep(0.1)
         return turn.stay(say(str(n + 1)), slots={"n": n + 1})

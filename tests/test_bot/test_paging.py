@@ -6,9 +6,9 @@ import re
 
 import pytest
 
-from wxloan.bot.context import Outcome, Turn
+from wxloan.handlers.contract import Outcome, Turn
 from wxloan.bot.paging import MAX_REPLY_BYTES, paginate
-from wxloan.bot.templating import Renderer
+from wxloan.handlers.rendering import Renderer
 from tests.conftest import rows
 
 from .support import MORE_HINT, NO_MORE, router_for, say

@@ -7,7 +7,7 @@ import logging
 
 import pytest
 
-from wxloan.bot.context import Outcome, Turn
+from wxloan.handlers.contract import Outcome, Turn
 from wxloan.bot.keys import STORE
 from wxloan.bot.logs import JsonFormatter
 from wxloan.storage import mask_personal_data

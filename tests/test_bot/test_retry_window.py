@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 
 import pytest
 
-from wxloan.bot.context import Outcome, Turn
+from wxloan.handlers.contract import Outcome, Turn
 from wxloan.bot.keys import PIPELINE
 from tests.conftest import rows
 

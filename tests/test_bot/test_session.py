@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from wxloan.bot.context import Outcome, Turn
+from wxloan.handlers.contract import Outcome, Turn
 from wxloan.handlers import events
 from tests.conftest import rows
 
@@ -17,7 +17,7 @@ def _flow_router(seen: Seen):
     """``开始`` enters a flow; anything else reports what the handler saw."""
 
     async def handle(turn: Turn) -> Outcome:
-        session = turn.session
+        session = turn.state
         seen.append((session.flow, session.step, dict(session.slots), turn.expired))
         if turn.text == "开始":
             return turn.goto("eligibility", "age", say("你多大？"), slots={"started": True})

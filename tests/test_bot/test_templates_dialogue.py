@@ -1,6 +1,6 @@
 """The dialogue templates render with real knowledge objects, stay short and quote the kb.
 
-Every template is rendered through the production :class:`bot.templating.Renderer`
+Every template is rendered through the production :class:`wxloan.handlers.rendering.Renderer`
 (``StrictUndefined``: a missing variable fails the test) with results computed by the
 knowledge core for a spread of profiles; the checks are the WeChat passive-reply
 limit (2048 bytes), the figures the article gives, the reminder line, and that no
@@ -19,7 +19,7 @@ from typing import Any
 import pytest
 
 from wxloan import knowledge
-from wxloan.bot.templating import Renderer
+from wxloan.handlers.rendering import Renderer
 from wxloan.knowledge import (
     CODES,
     ApplicantProfile,

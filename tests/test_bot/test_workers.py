@@ -17,9 +17,9 @@ import time
 import urllib.request
 from pathlib import Path
 
-from wxloan.bot.context import Outcome, Say, Turn
-from wxloan.bot.inbound import Kind
-from wxloan.bot.routing import Router
+from wxloan.handlers.contract import Outcome, Say, Turn
+from wxloan.handlers.contract import Kind
+from wxloan.handlers.routing import Router
 from tests.conftest import rows
 from tests.wechat import TOKEN, WeChat, message_xml
 
@@ -37,7 +37,7 @@ def counting_router(delay: float = 0.0, calls: list[str] | None = None) -> Route
         if calls is not None:
             calls.append(turn.text)
         await asyncio.sleep(delay)
-        value = int(turn.session.slots.get("count", 0)) + 1
+        value = int(turn.state.slots.get("count", 0)) + 1
         return turn.stay(Say("more_page", {"text": f"count={value}"}), slots={"count": value})
 
     return router

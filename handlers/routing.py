@@ -10,8 +10,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
 
-from .context import Outcome, Turn
-from .inbound import Kind
+from .contract import Kind, Outcome, Turn
 
 __all__ = ["ANY_FLOW", "Handler", "Route", "Router"]
 
@@ -33,9 +32,9 @@ class Route:
 
     def matches(self, turn: Turn) -> bool:
         """True when this route takes ``turn``."""
-        if turn.inbound.kind not in self.kinds:
+        if turn.message.kind not in self.kinds:
             return False
-        if ANY_FLOW not in self.flows and turn.session.flow not in self.flows:
+        if ANY_FLOW not in self.flows and turn.state.flow not in self.flows:
             return False
         return self.when is None or self.when(turn)
 

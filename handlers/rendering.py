@@ -1,4 +1,4 @@
-"""Every user-facing sentence is a Jinja template in ``bot/templates/*.txt.j2``.
+"""Every user-facing sentence is a Jinja template in ``handlers/templates/*.txt.j2``, next to the handlers that name them.
 
 Why Jinja with ``StrictUndefined``: a handler that forgets a variable fails loudly in tests
 instead of sending a half-empty bubble. Plain text, so no HTML autoescaping. All templates
@@ -14,7 +14,7 @@ from typing import Any
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, Template
 
-from .context import Say
+from .contract import Say
 
 __all__ = ["TEMPLATE_DIR", "TEMPLATE_SUFFIX", "Renderer"]
 
