@@ -28,7 +28,7 @@ from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any, cast
 
-from wxloan.handlers import Answer, Dialogue, Kind, State
+from wxloan.handlers import Answer, Dialogue, Flow, Kind, State
 
 from wxloan.storage import (
     ClaimStatus,
@@ -438,7 +438,9 @@ _NO_STATE = State()
 
 def _state_of(session: Session) -> State:
     """The dialogue's view of a stored session."""
-    return State(session.flow, session.step, session.slots, tuple(session.pending_pages))
+    return State(
+        Flow.decode(session.flow), session.step, session.slots, tuple(session.pending_pages)
+    )
 
 
 def _log_content(inbound: Inbound) -> str:

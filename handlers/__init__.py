@@ -7,7 +7,7 @@ message; the contract it speaks is in :mod:`.contract`.
 from __future__ import annotations
 
 from . import calculator, commands, dialogue, events, fallback, faq, fraud, handoff
-from .contract import Kind, Message, Outcome, Say, State, Turn
+from .contract import Flow, Kind, Message, Outcome, Say, State, Turn
 from .facade import CHINA_TZ, Answer, Dialogue
 from .routing import Router
 from .services import DialogueServices, load_services
@@ -17,6 +17,7 @@ __all__ = [
     "Answer",
     "Dialogue",
     "DialogueServices",
+    "Flow",
     "Kind",
     "Message",
     "Outcome",

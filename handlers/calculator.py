@@ -15,7 +15,7 @@ from wxloan.knowledge import (
 )
 
 from .flows import resume_says
-from .memory import CALC_SLOTS, Memory
+from .memory import CALC_SLOTS
 from .states import Flow
 
 __all__ = ["router"]
@@ -37,7 +37,7 @@ def _wants_calculation(turn: Turn) -> bool:
 @router.on(Kind.TEXT, when=_wants_calculation)
 async def calculate(turn: Turn) -> Outcome:
     """Compute the schedules once amount, term and rate are known; otherwise ask."""
-    memory = Memory.from_slots(dict(turn.state.slots))
+    memory = turn.memory()
     memory.absorb_calculator(turn.understanding)
     calc = memory.calc
     missing = [name for name in ("amount", "months") if name not in calc]
@@ -46,7 +46,7 @@ async def calculate(turn: Turn) -> Outcome:
     kb = turn.services.kb
     if missing:
         return Outcome(says=(Say("ask_calculator", {"missing": missing, "kb": kb}),),
-                       flow=Flow.CALCULATOR.value, step="calc", slots=memory.to_slots())
+                       flow=Flow.CALCULATOR, step="calc", slots=memory.to_slots())
     daily_pct = Decimal(calc["daily_rate"]) * 100 if "daily_rate" in calc else None
     apr_pct = daily_rate_to_apr(daily_pct) if daily_pct is not None else Decimal(calc["apr"]) * 100
     amount, months = int(calc["amount"]), int(calc["months"])
@@ -69,7 +69,7 @@ async def calculate(turn: Turn) -> Outcome:
             "kb": kb,
         },
     )
-    came_from_flow = turn.state.flow not in (None, Flow.CALCULATOR.value)
+    came_from_flow = turn.state.flow not in (None, Flow.CALCULATOR)
     if came_from_flow:
         return turn.stay(card, *resume_says(turn), slots=memory.to_slots())
     return Outcome(says=(card,), flow=None, step=None, slots=memory.to_slots())

@@ -9,7 +9,6 @@ from .contract import Kind
 from .routing import Router
 
 from .flows import resume_says
-from .memory import Memory
 
 __all__ = ["router"]
 
@@ -32,7 +31,7 @@ async def restart(turn: Turn) -> Outcome:
 @router.on(Kind.TEXT, when=_intent("cancel"))
 async def cancel(turn: Turn) -> Outcome:
     """退出: leave the current flow; known facts stay for the rest of the session."""
-    memory = Memory.from_slots(dict(turn.state.slots))
+    memory = turn.memory()
     memory.start_flow()
     memory.calc = {}
     return Outcome(says=(Say("cancelled"), Say("menu")), flow=None, step=None,
@@ -51,7 +50,7 @@ async def next_page(turn: Turn) -> Outcome:
 @router.on(Kind.TEXT, when=_intent("why"))
 async def why(turn: Turn) -> Outcome:
     """为什么: the knowledge entries behind the last conclusion."""
-    memory = Memory.from_slots(dict(turn.state.slots))
+    memory = turn.memory()
     resume = resume_says(turn)
     if resume:
         return turn.stay(*resume)  # "why do you ask?": the question carries its reason

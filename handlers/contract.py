@@ -18,11 +18,14 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from .states import Flow
+
 if TYPE_CHECKING:  # the services are built from the contract's types, not the reverse
+    from .memory import Memory
     from .nlu import Understanding
     from .services import DialogueServices
 
-__all__ = ["Kind", "Message", "Outcome", "Say", "State", "Turn"]
+__all__ = ["Flow", "Kind", "Message", "Outcome", "Say", "State", "Turn"]
 
 
 class Kind(enum.StrEnum):
@@ -60,7 +63,7 @@ class State:
     :param pending_pages: later pages of a long answer, handed out on "更多".
     """
 
-    flow: str | None = None
+    flow: Flow | None = None
     step: str | None = None
     slots: Mapping[str, Any] = field(default_factory=dict)
     pending_pages: tuple[str, ...] = ()
@@ -89,7 +92,7 @@ class Outcome:
     """
 
     says: tuple[Say, ...] = ()
-    flow: str | None = None
+    flow: Flow | None = None
     step: str | None = None
     slots: Mapping[str, Any] = field(default_factory=dict)
     pending_pages: tuple[str, ...] | None = None
@@ -118,6 +121,16 @@ class Turn:
     understanding: Understanding
     expired: bool = False
     pii_kinds: frozenset[str] = frozenset()
+    #: the state's slots decoded once per turn (by the facade); see :meth:`memory`
+    known: Memory | None = None
+
+    def memory(self) -> Memory:
+        """A private, mutable copy of what is known about the user (decoded once a turn)."""
+        from .memory import Memory
+
+        if self.known is None:
+            return Memory.from_slots(dict(self.state.slots))
+        return self.known.copy()
 
     @property
     def text(self) -> str:
@@ -135,7 +148,7 @@ class Turn:
         base.update(changes)
         return Outcome(**base)
 
-    def goto(self, flow: str | None, step: str | None, *says: Say, **changes: Any) -> Outcome:
+    def goto(self, flow: Flow | None, step: str | None, *says: Say, **changes: Any) -> Outcome:
         """Answer and move to ``flow``/``step``, keeping the known slots by default."""
         base: dict[str, Any] = {
             "says": says,

@@ -19,7 +19,6 @@ from .flows import (
     resume_says,
     start_flow,
 )
-from .memory import Memory
 from .states import Flow
 
 __all__ = ["router"]
@@ -41,7 +40,7 @@ def _answers_pending_question(turn: Turn) -> bool:
         return False
     understanding = turn.understanding
     requested = _FLOW_INTENTS.get(understanding.intent or "")
-    if requested is not None and requested.value != turn.state.flow:
+    if requested is not None and requested != turn.state.flow:
         if requested is Flow.REJECTION and turn.state.step in _REJECTION_FACTS:
             return True  # "是的，上周被拒的" answers the question, it does not change subject
         return False  # a change of subject to another flow
@@ -71,8 +70,8 @@ async def flow_start(turn: Turn) -> Outcome:
     """Start (or switch to) a flow, taking any facts the message already carries."""
     flow = _flow_requested(turn)
     assert flow is not None
-    if flow.value == turn.state.flow and turn.state.step:
+    if flow == turn.state.flow and turn.state.step:
         return turn.stay(*resume_says(turn))  # already there: just ask the pending question
-    memory = Memory.from_slots(dict(turn.state.slots))
+    memory = turn.memory()
     memory.absorb(turn.understanding, turn.today, None)
     return start_flow(turn, flow, memory)

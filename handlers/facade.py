@@ -14,6 +14,7 @@ import datetime as dt
 from dataclasses import dataclass
 
 from .contract import Kind, Message, Outcome, Say, State, Turn
+from .memory import Memory
 from .nlu import Understanding
 from .rendering import Renderer
 from .routing import Router
@@ -78,6 +79,7 @@ class Dialogue:
             understanding=understanding,
             expired=expired,
             pii_kinds=pii_kinds,
+            known=Memory.from_slots(dict(state.slots)),
         )
         handler = self.router.resolve(turn)
         outcome = await handler(turn) if handler is not None else Outcome(silent=True)

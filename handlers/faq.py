@@ -10,7 +10,6 @@ from .contract import Kind
 from .routing import Router
 
 from .flows import resume_says
-from .memory import Memory
 
 __all__ = ["FAQ_TOPICS", "router"]
 
@@ -49,7 +48,7 @@ async def faq(turn: Turn) -> Outcome:
     if topic == "banned_purpose":
         purpose = understanding.slots.get("purpose")
         context["purpose"] = purpose if purpose in ("house", "investment") else None
-    memory = Memory.from_slots(dict(turn.state.slots))
+    memory = turn.memory()
     memory.absorb(understanding, turn.today, None)
     memory.last = {
         "topic": "faq",
@@ -66,7 +65,7 @@ async def small_talk(turn: Turn) -> Outcome:
     says = [Say(_SMALL_TALK[intent])]
     resume = resume_says(turn)
     if intent == "goodbye":
-        memory = Memory.from_slots(dict(turn.state.slots))
+        memory = turn.memory()
         memory.start_flow()
         memory.calc = {}
         return Outcome(says=tuple(says), flow=None, step=None, slots=memory.to_slots())

@@ -71,7 +71,7 @@ def advance(turn: Turn, memory: Memory, flow: Flow, lead: tuple[Say, ...] = ()) 
         say = _ask(turn, memory, field)
         if field not in memory.asked:
             memory.asked.append(field)
-        return Outcome(says=lead + (say,), flow=flow.value, step=field, slots=memory.to_slots())
+        return Outcome(says=lead + (say,), flow=flow, step=field, slots=memory.to_slots())
     return _conclude(turn, memory, flow, lead)
 
 
@@ -140,7 +140,7 @@ def start_flow(turn: Turn, flow: Flow, memory: Memory | None = None) -> Outcome:
 
     The intro ("I will ask a few questions") is shown only when there is something to ask.
     """
-    memory = memory or Memory.from_slots(dict(turn.state.slots))
+    memory = memory or turn.memory()
     memory.start_flow()
     intro = (Say(f"flow_intro_{flow.value}"),) if _pending(turn, memory, flow) else ()
     return advance(turn, memory, flow, intro)
@@ -149,13 +149,13 @@ def start_flow(turn: Turn, flow: Flow, memory: Memory | None = None) -> Outcome:
 def ask_again(turn: Turn, memory: Memory, field: str, attempt: int,
               invalid_value: int | None) -> Outcome:
     """Re-ask ``field`` after an unusable answer (with a hint), or skip it after three."""
-    flow = Flow(turn.state.flow or Flow.ELIGIBILITY)
+    flow = turn.state.flow or Flow.ELIGIBILITY
     memory.tries[field] = attempt
     if attempt >= MAX_TRIES:
         memory.skipped.append(field)
         return advance(turn, memory, flow, (Say("ask_skipped", {"field": field}),))
     say = _ask(turn, memory, field, attempt=attempt, invalid_value=invalid_value)
-    return Outcome(says=(say,), flow=flow.value, step=field, slots=memory.to_slots())
+    return Outcome(says=(say,), flow=flow, step=field, slots=memory.to_slots())
 
 
 def resume_says(turn: Turn) -> tuple[Say, ...]:
@@ -163,16 +163,16 @@ def resume_says(turn: Turn) -> tuple[Say, ...]:
     step = turn.state.step
     if turn.state.flow not in _QUESTION_FLOWS or not step:
         return ()
-    memory = Memory.from_slots(dict(turn.state.slots))
+    memory = turn.memory()
     return (Say("back_to_question"), _ask(turn, memory, step))
 
 
 def answer_in_flow(turn: Turn) -> Outcome:
     """The user answered (or failed to answer) the pending question of a flow."""
     understanding = turn.understanding
-    flow = Flow(turn.state.flow or Flow.ELIGIBILITY)
+    flow = turn.state.flow or Flow.ELIGIBILITY
     step = turn.state.step
-    memory = Memory.from_slots(dict(turn.state.slots))
+    memory = turn.memory()
     changed = memory.absorb(understanding, turn.today, step)
     if step == VERIFICATION and understanding.yes_no is not None and not (
         changed & set(VERIFICATION_FIELDS)

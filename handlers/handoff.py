@@ -11,12 +11,12 @@ import dataclasses
 
 from .contract import Outcome, Say, Turn
 from .contract import Kind
+from .states import Flow
 from .routing import ANY_FLOW, Router
 
 
-__all__ = ["HANDOFF_FLOW", "HANDOFF_SECONDS", "router_for", "start_handoff"]
+__all__ = ["HANDOFF_SECONDS", "router_for", "start_handoff"]
 
-HANDOFF_FLOW = "handoff"
 HANDOFF_SECONDS = 30 * 60
 _UNTIL = "_handoff_until"
 
@@ -26,12 +26,12 @@ def start_handoff(turn: Turn) -> Outcome:
     slots = dict(turn.state.slots)
     slots[_UNTIL] = turn.now + HANDOFF_SECONDS
     handoff_says = (Say("human_handoff", {"minutes": HANDOFF_SECONDS // 60}),)
-    return Outcome(says=handoff_says, flow=HANDOFF_FLOW, step=None, slots=slots,
+    return Outcome(says=handoff_says, flow=Flow.HANDOFF, step=None, slots=slots,
                    transfer=True)
 
 
 def _in_handoff(turn: Turn) -> bool:
-    return turn.state.flow == HANDOFF_FLOW
+    return turn.state.flow == Flow.HANDOFF
 
 
 def router_for(rest: Router) -> Router:

@@ -59,6 +59,17 @@ class Memory:
             calc=dict(slots.get("_calc", {})),
         )
 
+    def copy(self) -> Memory:
+        """An independent copy (the profile is immutable; the bookkeeping is not)."""
+        return Memory(
+            profile=self.profile,
+            skipped=list(self.skipped),
+            tries=dict(self.tries),
+            asked=list(self.asked),
+            last=None if self.last is None else dict(self.last),
+            calc=dict(self.calc),
+        )
+
     def to_slots(self) -> dict[str, Any]:
         """The JSON form stored in the session."""
         slots: dict[str, Any] = dict(self.profile.to_mapping())

@@ -47,11 +47,11 @@ from .codes import CODES, CodeSpec
 from .diagnosis import diagnose_rejection
 from .enums import (
     Evidence,
-    Flow,
     Identity,
     Material,
     Overdue,
     Purpose,
+    Questionnaire,
     RejectionHint,
     RepaymentMethod,
     RiskGrade,
@@ -95,7 +95,6 @@ __all__ = [
     "Effect",
     "Entry",
     "Evidence",
-    "Flow",
     "Identity",
     "Instalment",
     "KnowledgeBase",
@@ -107,6 +106,7 @@ __all__ = [
     "ProfileError",
     "Purpose",
     "Question",
+    "Questionnaire",
     "Range",
     "Reason",
     "RejectionHint",

@@ -10,11 +10,11 @@ from enum import StrEnum
 
 __all__ = [
     "Evidence",
-    "Flow",
     "Identity",
     "Material",
     "Overdue",
     "Purpose",
+    "Questionnaire",
     "RejectionHint",
     "RepaymentMethod",
     "RiskGrade",
@@ -89,8 +89,12 @@ class Evidence(StrEnum):
     ASSUMED = "assumed"  # nothing specific is known; generic advice
 
 
-class Flow(StrEnum):
-    """The questionnaire a next_questions() call serves."""
+class Questionnaire(StrEnum):
+    """The questionnaire a next_questions() call serves.
+
+    The dialogue's flows (``wxloan.handlers.states.Flow``) that are questionnaires carry
+    the same values, so a flow is accepted wherever a questionnaire is.
+    """
 
     ELIGIBILITY = "eligibility"
     REJECTION = "rejection"

@@ -27,7 +27,7 @@ from datetime import date, timedelta
 
 from .assessment import assess
 from .diagnosis import diagnose_rejection
-from .enums import Flow, Identity, Material, Overdue, Purpose, RejectionHint
+from .enums import Questionnaire, Identity, Material, Overdue, Purpose, RejectionHint
 from .kb import KnowledgeBase
 from .limits import limit_plan
 from .profile import INT_RANGES, ApplicantProfile
@@ -37,8 +37,8 @@ from .signals import FIELD_SOURCES, hard_stops
 __all__ = ["PRIORITY", "next_question", "next_questions"]
 
 #: Fields each flow may ask about, most important first.
-PRIORITY: Mapping[Flow, tuple[str, ...]] = {
-    Flow.ELIGIBILITY: (
+PRIORITY: Mapping[Questionnaire, tuple[str, ...]] = {
+    Questionnaire.ELIGIBILITY: (
         "overdue",
         "pay_score",
         "real_name_verified",
@@ -51,7 +51,7 @@ PRIORITY: Mapping[Flow, tuple[str, ...]] = {
         "payments_per_week",
         "pay_history_months",
     ),
-    Flow.REJECTION: (
+    Questionnaire.REJECTION: (
         "overdue",
         "rejection_hint",
         "rejected_on",
@@ -62,7 +62,7 @@ PRIORITY: Mapping[Flow, tuple[str, ...]] = {
         "materials",
         "identity",
     ),
-    Flow.LIMITS: (
+    Questionnaire.LIMITS: (
         "overdue",
         "materials",
         "identity",
@@ -78,20 +78,20 @@ Outcome = Callable[[ApplicantProfile, KnowledgeBase], Hashable]
 
 
 def next_questions(
-    profile: ApplicantProfile, kb: KnowledgeBase, flow: Flow | str
+    profile: ApplicantProfile, kb: KnowledgeBase, flow: Questionnaire | str
 ) -> tuple[Question, ...]:
     """Unknown fields whose answer could change the outcome of ``flow``, in priority order.
 
     :param flow: "eligibility", "rejection" or "limits"
     :raises ValueError: on an unknown flow
     """
-    return tuple(_questions(profile, kb, Flow(flow), frozenset()))
+    return tuple(_questions(profile, kb, Questionnaire(flow), frozenset()))
 
 
 def next_question(
     profile: ApplicantProfile,
     kb: KnowledgeBase,
-    flow: Flow | str,
+    flow: Questionnaire | str,
     exclude: frozenset[str] = frozenset(),
 ) -> Question | None:
     """The first of :func:`next_questions` not in ``exclude``, or None.
@@ -101,16 +101,16 @@ def next_question(
 
     :param exclude: fields not to ask (the user skipped them)
     """
-    return next(_questions(profile, kb, Flow(flow), exclude), None)
+    return next(_questions(profile, kb, Questionnaire(flow), exclude), None)
 
 
 def _questions(
-    profile: ApplicantProfile, kb: KnowledgeBase, flow: Flow, exclude: frozenset[str]
+    profile: ApplicantProfile, kb: KnowledgeBase, flow: Questionnaire, exclude: frozenset[str]
 ) -> Iterator[Question]:
     """Fields worth asking, lazily, in priority order."""
     if profile.overdue is Overdue.CURRENT:
         return
-    if flow is Flow.ELIGIBILITY and hard_stops(profile, kb):
+    if flow is Questionnaire.ELIGIBILITY and hard_stops(profile, kb):
         return
     outcome = _OUTCOMES[flow]
     unknown = [f for f in PRIORITY[flow] if getattr(profile, f) is None]
@@ -134,7 +134,7 @@ def _matters(field: str, profile: ApplicantProfile, kb: KnowledgeBase, outcome: 
     )
 
 
-def _completion(flow: Flow, kb: KnowledgeBase) -> dict[str, object]:
+def _completion(flow: Questionnaire, kb: KnowledgeBase) -> dict[str, object]:
     """A clean, favourable value for every field the flow asks about."""
     rules = kb.rules
     clean: dict[str, object] = {
@@ -153,10 +153,10 @@ def _completion(flow: Flow, kb: KnowledgeBase) -> dict[str, object]:
         "ontime_periods": 0,
         "lingqiantong_balance": 0,
     }
-    if flow is Flow.REJECTION:
+    if flow is Questionnaire.REJECTION:
         clean["rejection_hint"] = RejectionHint.SCORE_INSUFFICIENT
         del clean["identity"]
-    if flow is Flow.LIMITS:
+    if flow is Questionnaire.LIMITS:
         del clean["identity"]
     return clean
 
@@ -184,10 +184,10 @@ def _limits(profile: ApplicantProfile, kb: KnowledgeBase) -> Hashable:
     return (actions, achieved)
 
 
-_OUTCOMES: dict[Flow, Outcome] = {
-    Flow.ELIGIBILITY: _eligibility,
-    Flow.REJECTION: _rejection,
-    Flow.LIMITS: _limits,
+_OUTCOMES: dict[Questionnaire, Outcome] = {
+    Questionnaire.ELIGIBILITY: _eligibility,
+    Questionnaire.REJECTION: _rejection,
+    Questionnaire.LIMITS: _limits,
 }
 
 

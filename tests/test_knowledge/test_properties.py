@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 
 from wxloan.knowledge import (
     ApplicantProfile,
-    Flow,
+    Questionnaire,
     KnowledgeBase,
     Status,
     assess,
@@ -92,9 +92,9 @@ def test_limit_plan_never_raises_and_is_ranked(
 
 
 @settings(max_examples=50)
-@given(profiles(), st.sampled_from(list(Flow)))
+@given(profiles(), st.sampled_from(list(Questionnaire)))
 def test_next_questions_never_raise_and_ask_only_unknowns(
-    kb: KnowledgeBase, profile: ApplicantProfile, flow: Flow
+    kb: KnowledgeBase, profile: ApplicantProfile, flow: Questionnaire
 ) -> None:
     questions = next_questions(profile, kb, flow)
     fields = [q.field for q in questions]
@@ -103,11 +103,11 @@ def test_next_questions_never_raise_and_ask_only_unknowns(
 
 
 @settings(max_examples=60, deadline=None)
-@given(profiles(), st.sampled_from(list(Flow)), st.sets(st.sampled_from(
+@given(profiles(), st.sampled_from(list(Questionnaire)), st.sets(st.sampled_from(
     ["overdue", "pay_score", "real_name_verified", "purpose", "identity", "materials",
      "inquiries_3m", "rejection_hint"])))
 def test_next_question_is_the_first_of_next_questions(
-    kb: KnowledgeBase, profile: ApplicantProfile, flow: Flow, exclude: set[str]
+    kb: KnowledgeBase, profile: ApplicantProfile, flow: Questionnaire, exclude: set[str]
 ) -> None:
     from wxloan.knowledge import next_question
 

@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 
 from wxloan.knowledge import (
     ApplicantProfile,
-    Flow,
+    Questionnaire,
     Identity,
     KnowledgeBase,
     Material,
@@ -29,8 +29,8 @@ def _fields(profile: ApplicantProfile, kb: KnowledgeBase, flow: str) -> list[str
     return [q.field for q in next_questions(profile, kb, flow)]
 
 
-@pytest.mark.parametrize("flow", list(Flow))
-def test_current_overdue_leaves_nothing_to_ask(kb: KnowledgeBase, flow: Flow) -> None:
+@pytest.mark.parametrize("flow", list(Questionnaire))
+def test_current_overdue_leaves_nothing_to_ask(kb: KnowledgeBase, flow: Questionnaire) -> None:
     assert next_questions(ApplicantProfile(overdue=Overdue.CURRENT), kb, flow) == ()
 
 
@@ -50,7 +50,7 @@ def test_hard_stops_end_the_eligibility_questionnaire(
 
 
 def test_empty_profile_eligibility_order(kb: KnowledgeBase) -> None:
-    assert _fields(ApplicantProfile(), kb, "eligibility") == list(PRIORITY[Flow.ELIGIBILITY])
+    assert _fields(ApplicantProfile(), kb, "eligibility") == list(PRIORITY[Questionnaire.ELIGIBILITY])
 
 
 def test_overdue_then_pay_score_then_the_other_hard_stops(kb: KnowledgeBase) -> None:
@@ -116,11 +116,11 @@ def test_limits_flow(kb: KnowledgeBase) -> None:
 def test_rejection_flow(kb: KnowledgeBase) -> None:
     fields = _fields(ApplicantProfile(), kb, "rejection")
     assert fields[:3] == ["overdue", "rejection_hint", "rejected_on"]
-    assert set(fields) <= set(PRIORITY[Flow.REJECTION])
+    assert set(fields) <= set(PRIORITY[Questionnaire.REJECTION])
 
 
 def test_questions_carry_sources(kb: KnowledgeBase) -> None:
-    for flow in Flow:
+    for flow in Questionnaire:
         for question in next_questions(ApplicantProfile(), kb, flow):
             assert question.sources and all(kb.entry(s) for s in question.sources)
 
@@ -130,17 +130,17 @@ def test_unknown_flow_is_rejected(kb: KnowledgeBase) -> None:
         next_questions(ApplicantProfile(), kb, "gossip")
 
 
-_OUTCOME = {Flow.ELIGIBILITY: _eligibility, Flow.REJECTION: _rejection, Flow.LIMITS: _limits}
+_OUTCOME = {Questionnaire.ELIGIBILITY: _eligibility, Questionnaire.REJECTION: _rejection, Questionnaire.LIMITS: _limits}
 
 
 @settings(max_examples=80)
-@given(profiles(), profiles(), st.sampled_from(list(Flow)))
+@given(profiles(), profiles(), st.sampled_from(list(Questionnaire)))
 def test_a_field_not_asked_cannot_change_the_outcome(
-    kb: KnowledgeBase, profile: ApplicantProfile, donor: ApplicantProfile, flow: Flow
+    kb: KnowledgeBase, profile: ApplicantProfile, donor: ApplicantProfile, flow: Questionnaire
 ) -> None:
     """Any value (not just threshold values) of an unasked field leaves the outcome alone."""
     decided = profile.overdue is Overdue.CURRENT or (
-        flow is Flow.ELIGIBILITY and assess(profile, kb, TODAY).decided
+        flow is Questionnaire.ELIGIBILITY and assess(profile, kb, TODAY).decided
     )
     if decided:
         return  # nothing is asked, by design
