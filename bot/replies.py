@@ -14,7 +14,7 @@ from wechatpy.replies import TextReply, TransferCustomerServiceReply
 from .inbound import Inbound
 from .xmlsafe import cdata_safe
 
-__all__ = ["SUCCESS", "TRANSFER", "StoredReply", "render_passive", "render_passive_json"]
+__all__ = ["SUCCESS", "StoredReply", "render_passive", "render_passive_json"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,7 +43,6 @@ class StoredReply:
 
 
 SUCCESS = StoredReply("success")
-TRANSFER = StoredReply("transfer")
 
 
 def render_passive(reply: StoredReply, inbound: Inbound, now: float) -> str:

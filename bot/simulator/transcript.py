@@ -47,7 +47,7 @@ class Recorder:
     def dump(self) -> str:
         """The YAML text of the transcript."""
         document = {"name": self.name, "mode": self.mode, "turns": self.turns}
-        return yaml.safe_dump(document, allow_unicode=True, sort_keys=False)
+        return str(yaml.safe_dump(document, allow_unicode=True, sort_keys=False))
 
     def save(self, path: Path) -> Path:
         """Write the transcript to ``path`` (``.yaml`` added if missing)."""
