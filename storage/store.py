@@ -28,23 +28,15 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
-import fcntl
 import json
-import os
-import queue
 import sqlite3
-import threading
 import time
 from collections import OrderedDict
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Generic, TypeVar
 
-from sqlite_utils import Database
-
-from .errors import StoreClosedError
-from .migrations import apply_migrations
+from .engine import Engine
 from .models import Claim, ClaimStatus, Commit, CommitStatus, Session, TurnRecord
 from .privacy import mask_personal_data
 
@@ -52,8 +44,6 @@ __all__ = ["DayStats", "ReadOnlyStore", "Store", "StoreStats", "open_store"]
 
 T = TypeVar("T")
 
-#: Most jobs one group commit takes from the queue.
-MAX_BATCH = 256
 #: Sessions and recently answered message keys kept in memory per process (LRU). The
 #: cache only saves reads: every commit is still checked in SQLite (key and version), so a
 #: stale entry (another worker moved on) costs one redo, never a wrong answer.
@@ -127,128 +117,6 @@ def _copy(session: Session | None) -> Session | None:
     )
 
 
-def _connect(path: Path) -> sqlite3.Connection:
-    conn = sqlite3.connect(str(path), isolation_level=None, check_same_thread=False)
-    conn.execute("PRAGMA journal_mode=WAL")
-    conn.execute("PRAGMA synchronous=NORMAL")
-    conn.execute("PRAGMA busy_timeout=5000")
-    conn.execute("PRAGMA foreign_keys=ON")
-    return conn
-
-
-@dataclass(slots=True)
-class _Job:
-    fn: Callable[[sqlite3.Connection], Any]
-    future: asyncio.Future[Any]
-    loop: asyncio.AbstractEventLoop
-    #: True: runs inside the shared group-commit transaction; False: alone, autocommit
-    write: bool
-
-
-def _deliver(results: list[tuple[asyncio.Future[Any], Any, BaseException | None]]) -> None:
-    for future, value, error in results:
-        if future.cancelled():
-            continue
-        if error is not None:
-            future.set_exception(error)
-        else:
-            future.set_result(value)
-
-
-class _Writer(threading.Thread):
-    """The thread that owns the writing connection and commits jobs in groups."""
-
-    def __init__(self, path: Path) -> None:
-        super().__init__(name="wxloan-sqlite-writer", daemon=True)
-        self.path = path
-        self.jobs: queue.SimpleQueue[_Job | None] = queue.SimpleQueue()
-        self.ready = threading.Event()
-        self.startup_error: BaseException | None = None
-        self.applied: list[str] = []
-        self.lock_fd = -1
-
-    def run(self) -> None:
-        try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            self.lock_fd = os.open(f"{self.path}.writelock", os.O_RDWR | os.O_CREAT, 0o600)
-            conn = _connect(self.path)
-            self.applied = apply_migrations(Database(conn))
-        except BaseException as exc:  # reported to open() by the waiting coroutine
-            self.startup_error = exc
-            self.ready.set()
-            return
-        self.ready.set()
-        try:
-            self._serve(conn)
-        finally:
-            conn.close()
-            os.close(self.lock_fd)
-
-    def _serve(self, conn: sqlite3.Connection) -> None:
-        stopping = False
-        while not stopping:
-            first = self.jobs.get()
-            if first is None:
-                break
-            batch = [first]
-            while len(batch) < MAX_BATCH:
-                try:
-                    nxt = self.jobs.get_nowait()
-                except queue.Empty:
-                    break
-                if nxt is None:
-                    stopping = True
-                    break
-                batch.append(nxt)
-            self._run_batch(conn, batch)
-
-    def _run_batch(self, conn: sqlite3.Connection, batch: list[_Job]) -> None:
-        results: dict[asyncio.AbstractEventLoop, list[_Outcome]] = {}
-        writes = [job for job in batch if job.write]
-        for job in batch:
-            if not job.write:
-                results.setdefault(job.loop, []).append(_call(conn, job))
-        if writes:
-            outcomes: list[_Outcome] = []
-            # Writers of several processes queue on a kernel lock instead of SQLite's busy
-            # handler, which polls with growing sleeps and let one worker starve the other
-            # for seconds under load (measured: 4 s p99 with two workers).
-            fcntl.flock(self.lock_fd, fcntl.LOCK_EX)
-            try:
-                conn.execute("BEGIN IMMEDIATE")
-                for job in writes:
-                    conn.execute("SAVEPOINT job")
-                    outcome = _call(conn, job)
-                    if outcome[2] is not None:
-                        conn.execute("ROLLBACK TO job")
-                    conn.execute("RELEASE job")
-                    outcomes.append(outcome)
-                conn.execute("COMMIT")
-            except sqlite3.Error as exc:  # the commit itself failed: every job failed
-                if conn.in_transaction:
-                    conn.execute("ROLLBACK")
-                outcomes = [(job.future, None, exc) for job in writes]
-            finally:
-                fcntl.flock(self.lock_fd, fcntl.LOCK_UN)
-            for job, outcome in zip(writes, outcomes, strict=True):
-                results.setdefault(job.loop, []).append(outcome)
-        for loop, delivered in results.items():
-            try:
-                loop.call_soon_threadsafe(_deliver, delivered)
-            except RuntimeError:  # that loop is closed: nobody waits any more
-                pass
-
-
-_Outcome = tuple[asyncio.Future[Any], Any, BaseException | None]
-
-
-def _call(conn: sqlite3.Connection, job: _Job) -> _Outcome:
-    try:
-        return job.future, job.fn(conn), None
-    except Exception as exc:  # handed to the awaiting coroutine, which re-raises it
-        return job.future, None, exc
-
-
 class Store:
     """Async façade over the wxloan SQLite file.
 
@@ -258,62 +126,21 @@ class Store:
 
     def __init__(self, path: Path) -> None:
         self.path = path
-        self._writer: _Writer | None = None
-        self._reader: sqlite3.Connection | None = None
+        self._engine = Engine(path)
         self.applied_migrations: list[str] = []
         self._sessions: _Lru[str, Session | None] = _Lru(SESSION_CACHE_SIZE)
         self._recent: _Lru[str, str] = _Lru(RECENT_KEYS_SIZE)
 
     # -- plumbing -------------------------------------------------------------------
 
-    def _submit(self, fn: Callable[[sqlite3.Connection], T], write: bool) -> asyncio.Future[T]:
-        writer = self._writer
-        if writer is None:
-            raise StoreClosedError(str(self.path))
-        loop = asyncio.get_running_loop()
-        future: asyncio.Future[T] = loop.create_future()
-        writer.jobs.put(_Job(fn, future, loop, write))
-        return future
-
-    async def _write(self, fn: Callable[[sqlite3.Connection], T]) -> T:
-        """Run ``fn`` in the next group commit (inside its own savepoint)."""
-        return await self._submit(fn, write=True)
-
-    async def _query(self, fn: Callable[[sqlite3.Connection], T]) -> T:
-        """Run a (possibly long) read on the writer thread, outside any transaction."""
-        return await self._submit(fn, write=False)
-
-    def _read(self) -> sqlite3.Connection:
-        if self._reader is None:
-            raise StoreClosedError(str(self.path))
-        return self._reader
-
     async def open(self) -> None:
         """Start the writer (creating and migrating the file), then open the reader."""
-        writer = _Writer(self.path)
-        writer.start()
-        await asyncio.get_running_loop().run_in_executor(None, writer.ready.wait)
-        if writer.startup_error is not None:
-            raise writer.startup_error
-        self._writer = writer
-        self.applied_migrations = writer.applied
-        reader = sqlite3.connect(str(self.path), isolation_level=None, check_same_thread=False)
-        reader.execute("PRAGMA query_only=1")
-        # Never wait on the event loop: a busy read (another process checkpointing) is
-        # retried on the writer thread instead (see _read_or_query).
-        reader.execute("PRAGMA busy_timeout=0")
-        self._reader = reader
+        await self._engine.open()
+        self.applied_migrations = self._engine.applied_migrations
 
     async def close(self) -> None:
         """Finish queued writes, stop the writer and close both connections."""
-        writer, self._writer = self._writer, None
-        if writer is None:
-            return
-        writer.jobs.put(None)
-        await asyncio.get_running_loop().run_in_executor(None, writer.join)
-        if self._reader is not None:
-            self._reader.close()
-            self._reader = None
+        await self._engine.close()
 
     # -- the per-message path -------------------------------------------------------
 
@@ -329,7 +156,7 @@ class Store:
             return Claim(ClaimStatus.DONE, reply=reply)
         if openid in self._sessions:
             return Claim(ClaimStatus.NEW, session=_copy(self._sessions.get(openid)))
-        reply, session = await self._query(
+        reply, session = await self._engine.query(
             lambda conn: (_stored_reply(conn, msg_key), _load_session(conn, openid))
         )
         if reply is not None:
@@ -345,7 +172,7 @@ class Store:
             or ``STALE`` when the session changed since it was read (redo the turn).
         """
         try:
-            commit = await self._write(lambda conn: _finish_turn(conn, record))
+            commit = await self._engine.write(lambda conn: _finish_turn(conn, record))
         except _StaleSession:
             self._sessions.pop(record.openid)
             return Commit(CommitStatus.STALE)
@@ -367,7 +194,7 @@ class Store:
 
     async def store_reply(self, msg_key: str, reply: str, now: float) -> None:
         """Replace the stored reply of ``msg_key`` (e.g. ``success`` once pushed by API)."""
-        await self._write(lambda conn: _store_reply(conn, msg_key, reply, now))
+        await self._engine.write(lambda conn: _store_reply(conn, msg_key, reply, now))
         self._recent.put(msg_key, reply)
 
     def claim_reply(
@@ -382,7 +209,7 @@ class Store:
         gets ``expected`` any more.
         """
         self._recent.put(msg_key, claimed)
-        swapped = self._submit(
+        swapped = self._engine.submit(
             lambda conn: _swap_reply(conn, msg_key, expected, claimed, now), write=True
         )
         result: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
@@ -411,27 +238,18 @@ class Store:
 
         :returns: how many such deliveries there have been, this one included.
         """
-        return await self._write(lambda conn: _count_late(conn, msg_key, openid, now))
+        return await self._engine.write(lambda conn: _count_late(conn, msg_key, openid, now))
 
     async def clear_session(self, openid: str) -> None:
         """Delete the user's dialogue state."""
-        await self._write(
+        await self._engine.write(
             lambda conn: conn.execute("DELETE FROM sessions WHERE openid = ?", (openid,))
         )
         self._sessions.pop(openid)
 
-    async def _read_or_query(self, fn: Callable[[sqlite3.Connection], T]) -> T:
-        """Read inline; if the file is busy (another process), read on the writer thread."""
-        try:
-            return fn(self._read())
-        except sqlite3.OperationalError as exc:
-            if "locked" not in str(exc) and "busy" not in str(exc):
-                raise
-            return await self._query(fn)
-
     async def load_session(self, openid: str) -> Session | None:
         """The stored session of ``openid``, read from the database (bypasses the cache)."""
-        session = await self._read_or_query(lambda conn: _load_session(conn, openid))
+        session = await self._engine.read_or_query(lambda conn: _load_session(conn, openid))
         self._sessions.put(openid, _copy(session))
         return session
 
@@ -439,16 +257,16 @@ class Store:
 
     async def ping(self) -> bool:
         """True when the database answers a trivial query."""
-        return bool(self._read().execute("SELECT 1").fetchone() == (1,))
+        return bool(self._engine.read().execute("SELECT 1").fetchone() == (1,))
 
     async def stats(self, days: int = 14, now: float | None = None) -> StoreStats:
         """Totals and the last ``days`` days of activity."""
         since = (now if now is not None else time.time()) - days * 86400
-        return await self._query(lambda conn: _stats(conn, since))
+        return await self._engine.query(lambda conn: _stats(conn, since))
 
     async def transcript(self, openid: str, limit: int = 500) -> list[dict[str, Any]]:
         """The user's last ``limit`` messages, oldest first (already masked at write)."""
-        return await self._query(lambda conn: _transcript(conn, openid, limit))
+        return await self._engine.query(lambda conn: _transcript(conn, openid, limit))
 
     async def purge(self, before: float) -> dict[str, int]:
         """Delete everything older than ``before`` (unix seconds); return rows per table.
@@ -468,14 +286,14 @@ class Store:
     async def get_token(self, app_id: str) -> tuple[str, float] | None:
         """The cached access token of ``app_id`` and when it expires, if any."""
 
-        row = self._read().execute(
+        row = self._engine.read().execute(
             "SELECT token, expires_at FROM access_tokens WHERE app_id = ?", (app_id,)
         ).fetchone()
         return None if row is None else (str(row[0]), float(row[1]))
 
     async def save_token(self, app_id: str, token: str, expires_at: float, now: float) -> None:
         """Cache an access token for every worker sharing this database."""
-        await self._write(
+        await self._engine.write(
             lambda conn: conn.execute(
                 "INSERT OR REPLACE INTO access_tokens (app_id, token, expires_at, updated_at)"
                 " VALUES (?, ?, ?, ?)",
@@ -487,7 +305,7 @@ class Store:
         self, app_id: str, openid: str, kind: str, now: float, allowance: int, ttl: float
     ) -> None:
         """Record a window in which ``allowance`` messages may be sent to ``openid``."""
-        await self._write(
+        await self._engine.write(
             lambda conn: conn.execute(
                 "INSERT INTO quota_grants (app_id, openid, kind, granted_at, expires_at,"
                 " allowance, used) VALUES (?, ?, ?, ?, ?, ?, 0)",
@@ -497,11 +315,11 @@ class Store:
 
     async def consume_quota(self, app_id: str, openid: str, now: float) -> str | None:
         """Use one message of the soonest-expiring open window; its kind, or None if none."""
-        return await self._write(lambda conn: _consume_quota(conn, app_id, openid, now))
+        return await self._engine.write(lambda conn: _consume_quota(conn, app_id, openid, now))
 
     async def refund_quota(self, app_id: str, openid: str, kind: str, now: float) -> None:
         """Give back a message that WeChat refused (it did not count)."""
-        await self._write(
+        await self._engine.write(
             lambda conn: conn.execute(
                 "UPDATE quota_grants SET used = used - 1 WHERE id = (SELECT id FROM"
                 " quota_grants WHERE app_id = ? AND openid = ? AND kind = ? AND used > 0"
@@ -529,7 +347,7 @@ class Store:
             passive reply that the API now delivers).
         """
         content_to_log = content if log_message else None
-        await self._write(
+        await self._engine.write(
             lambda conn: _record_delivery(
                 conn, app_id, openid, msg_key, msg_type, content_to_log, status, errcode, now
             )
@@ -547,7 +365,7 @@ class Store:
             names = [d[0] for d in cursor.description]
             return [dict(zip(names, row, strict=True)) for row in cursor]
 
-        return await self._query(read)
+        return await self._engine.query(read)
 
 
 async def open_store(path: Path) -> Store:

@@ -37,12 +37,12 @@ def _run_sqlite_on_the_loop() -> None:
     """For comparison only: every write runs on the event loop, one transaction each."""
     import sqlite3
 
-    from wxloan.storage.store import Store, _connect
+    from wxloan.storage.engine import Engine, connect
 
     connections: dict[int, sqlite3.Connection] = {}
 
-    async def inline(self: Store, fn):  # type: ignore[no-untyped-def]
-        conn = connections.setdefault(id(self), _connect(self.path))
+    async def inline(self: Engine, fn):  # type: ignore[no-untyped-def]
+        conn = connections.setdefault(id(self), connect(self.path))
         conn.execute("BEGIN IMMEDIATE")
         try:
             result = fn(conn)
@@ -52,7 +52,7 @@ def _run_sqlite_on_the_loop() -> None:
         conn.execute("COMMIT")
         return result
 
-    Store._write = inline  # type: ignore[method-assign]
+    Engine.write = inline  # type: ignore[method-assign]
 
 
 async def run(messages: int, concurrency: int) -> None:
