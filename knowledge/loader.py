@@ -9,7 +9,6 @@ the field, so start-up stops with a message that says what to fix.
 
 from __future__ import annotations
 
-import tomllib
 from collections.abc import Iterable
 from decimal import Decimal
 from enum import StrEnum
@@ -77,13 +76,10 @@ def load_knowledge(path: Path | None = None) -> KnowledgeBase:
 
 def _read_file(directory: Path, name: str) -> TableReader:
     try:
-        with (directory / name).open("rb") as handle:
-            data = tomllib.load(handle, parse_float=Decimal)
+        text = (directory / name).read_bytes().decode("utf-8")
     except FileNotFoundError:
         raise DataError(f"{name}: file not found in {directory}") from None
-    except tomllib.TOMLDecodeError as exc:
-        raise DataError(f"{name}: invalid TOML: {exc}") from None
-    return TableReader(name, "", data)
+    return TableReader.parse(name, text, parse_float=Decimal)
 
 
 class _Builder:
