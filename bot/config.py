@@ -92,6 +92,8 @@ class Settings:
     wechat_timeout: float = 5.0
     #: ... and delivers a message this many times in all when it gets no answer
     wechat_deliveries: int = 3
+    #: tests only: name the rendered templates in a response header (never in production)
+    expose_templates: bool = False
     #: True when the token was generated because none was configured (local use only)
     token_generated: bool = False
 

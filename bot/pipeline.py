@@ -60,11 +60,14 @@ class Result:
     """A reply plus what the per-message log line needs.
 
     :param outcome: ``reply``, ``silent``, ``duplicate``, ``late`` or ``error``.
+    :param templates: the templates the reply was rendered from (empty when it was not
+        rendered by this request: a stored reply, ``success``).
     """
 
     reply: StoredReply
     outcome: str
     flow: str | None = None
+    templates: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -414,7 +417,8 @@ class Pipeline:
         if commit.status is CommitStatus.COMMITTED:
             entry.claimed = claim
         label = "transfer" if outcome.transfer else ("reply" if pages else "silent")
-        return Result(reply, label, None if session is None else session.flow), commit
+        flow = None if session is None else session.flow
+        return Result(reply, label, flow, answer.templates), commit
 
 #: Attempts at a turn whose session another worker changed meanwhile (each redo starts
 #: from the newest session, so only a stream of commits by other workers for this very user

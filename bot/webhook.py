@@ -28,7 +28,11 @@ from .replies import render_passive, render_passive_json
 from .security import check_signature, check_timestamp
 from .xmlsafe import parse_flat_xml
 
-__all__ = ["channel_handlers", "healthz"]
+__all__ = ["TEMPLATES_HEADER", "channel_handlers", "healthz"]
+
+#: Test mode only (``Settings.expose_templates``): the templates a reply was rendered from,
+#: so conversation tests assert what a reply means rather than how it is worded.
+TEMPLATES_HEADER = "X-Wxloan-Templates"
 
 log = logging.getLogger("wxloan.message")
 
@@ -211,10 +215,15 @@ def channel_handlers(channel: Channel) -> tuple[Handler, Handler]:
                 }
             },
         )
+        headers = (
+            {TEMPLATES_HEADER: ",".join(result.templates)}
+            if app[SETTINGS].expose_templates
+            else None
+        )
         if answer == "success":
-            return web.Response(text="success", content_type="text/plain")
+            return web.Response(text="success", content_type="text/plain", headers=headers)
         content_type = "application/json" if is_json else "application/xml"
-        return web.Response(text=answer, content_type=content_type)
+        return web.Response(text=answer, content_type=content_type, headers=headers)
 
     return verify_url, receive
 

@@ -34,10 +34,13 @@ class Answer:
 
     :param outcome: the structured result: the new state, what to record, silence...
     :param text: the reply rendered in one piece (``""`` when silent); the transport pages it.
+    :param templates: the names of the templates rendered into ``text``, in order (what
+        the reply *means*, for tests and the log, independent of its wording).
     """
 
     outcome: Outcome
     text: str
+    templates: tuple[str, ...] = ()
 
 
 class Dialogue:
@@ -90,14 +93,15 @@ class Dialogue:
             notes.append(Say("session_expired"))
         if pii_kinds:
             notes.append(Say("privacy_notice", {"kinds": sorted(pii_kinds)}))
-        return Answer(outcome, self.renderer.render((*notes, *outcome.says)))
+        says = (*notes, *outcome.says)
+        return Answer(outcome, self.renderer.render(says), tuple(s.template for s in says))
 
     def apology(self, state: State) -> Answer:
         """A feature crashed: apologise and keep the user's state."""
         outcome = Outcome(
             says=(Say("error"),), flow=state.flow, step=state.step, slots=dict(state.slots)
         )
-        return Answer(outcome, self.renderer.render(outcome.says))
+        return Answer(outcome, self.renderer.render(outcome.says), ("error",))
 
     def page_footer(self, number: int, total: int) -> str:
         """The "page n of total" line under a long reply's pages."""

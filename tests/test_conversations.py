@@ -8,7 +8,8 @@ Each file is one conversation with one user::
       - send: 支付分七百二    # or voice: TEXT | click: KEY | event: subscribe | media: image
         after: 60           # optional: seconds the clock moves on before this turn
         expect:
-          contains: [我, 看]       # every string must be in the reply
+          says: [card_assessment]  # these templates, in this order, make up the reply
+          contains: [590≥580分]    # every string must be in the reply (figures, not copy)
           not_contains: [保证]     # none may be
           silent: false            # true: the answer is "success" (no bubble)
           flow: eligibility        # the session's flow afterwards (null = idle)
@@ -86,9 +87,12 @@ async def play(script: dict[str, Any], wechat: WeChat, db_path: Path, clock: Any
         text = reply.content
         if expect.get("silent"):
             assert reply.body == "success", f"{where}: expected no reply, got {text!r}"
-        elif "silent" in expect or "contains" in expect:
+        elif "silent" in expect or "contains" in expect or "says" in expect:
             assert reply.body != "success", f"{where}: expected a reply, got success"
             assert len(text.encode("utf-8")) <= 2048, f"{where}: reply over 2048 bytes"
+        if "says" in expect:
+            says = list(reply.templates)
+            assert says == _as_list(expect["says"]), f"{where}: templates {says}:\n{text}"
         for needle in _as_list(expect.get("contains", [])):
             assert needle in text, f"{where}: {needle!r} not in reply:\n{text}"
         for needle in _as_list(expect.get("not_contains", [])):
@@ -106,9 +110,9 @@ async def play(script: dict[str, Any], wechat: WeChat, db_path: Path, clock: Any
 
 
 @pytest.mark.parametrize("path", _files(), ids=lambda p: p.stem)
-async def test_conversation(path: Path, make_wechat, db_path, clock):
+async def test_conversation(path: Path, make_wechat, settings, db_path, clock):
     script = yaml.safe_load(path.read_text(encoding="utf-8"))
-    wechat = await make_wechat()
+    wechat = await make_wechat(settings.with_overrides(expose_templates=True))
     await play(script, wechat, db_path, clock, f"o_{path.stem}", path.name)
 
 

@@ -64,6 +64,8 @@ class Reply:
     body: str
     xml: str = ""
     fields: dict[str, str] = field(default_factory=dict)
+    #: the templates the reply was rendered from (apps built with ``expose_templates``)
+    templates: tuple[str, ...] = ()
 
     @property
     def content(self) -> str:
@@ -127,7 +129,8 @@ class WeChat:
             **({} if timeout is None else {"timeout": aiohttp.ClientTimeout(total=timeout)}),
         )
         text = await resp.text()
-        reply = Reply(resp.status, text)
+        named = resp.headers.get("X-Wxloan-Templates", "")
+        reply = Reply(resp.status, text, templates=tuple(filter(None, named.split(","))))
         if resp.status != 200 or text == "success":
             return reply
         if mode != "plain":
