@@ -65,11 +65,12 @@ def _flow_requested(turn: Turn) -> Flow | None:
     return None
 
 
-@router.on(Kind.TEXT, when=lambda turn: _flow_requested(turn) is not None)
-async def flow_start(turn: Turn) -> Outcome:
+@router.on(Kind.TEXT)
+async def flow_start(turn: Turn) -> Outcome | None:
     """Start (or switch to) a flow, taking any facts the message already carries."""
     flow = _flow_requested(turn)
-    assert flow is not None
+    if flow is None:
+        return None  # not a request for a flow: the next route's
     if flow == turn.state.flow and turn.state.step:
         return turn.stay(*resume_says(turn))  # already there: just ask the pending question
     memory = turn.memory()

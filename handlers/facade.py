@@ -84,8 +84,9 @@ class Dialogue:
             pii_kinds=pii_kinds,
             known=Memory.from_slots(dict(state.slots)),
         )
-        handler = self.router.resolve(turn)
-        outcome = await handler(turn) if handler is not None else Outcome(silent=True)
+        outcome = await self.router.dispatch(turn)
+        if outcome is None:
+            outcome = Outcome(silent=True)
         if outcome.silent:
             return Answer(outcome, "")
         notes: list[Say] = []

@@ -34,11 +34,12 @@ def _topic_intent(turn: Turn) -> str | None:
     return next((i for i in turn.understanding.intents if i in FAQ_TOPICS), None)
 
 
-@router.on(Kind.TEXT, when=lambda turn: _topic_intent(turn) is not None)
-async def faq(turn: Turn) -> Outcome:
+@router.on(Kind.TEXT)
+async def faq(turn: Turn) -> Outcome | None:
     """One article topic, from the knowledge base; remember its sources for "为什么"."""
     intent = _topic_intent(turn)
-    assert intent is not None
+    if intent is None:
+        return None  # no article topic asked: the next route's
     topic, sections = FAQ_TOPICS[intent]
     kb = turn.services.kb
     understanding = turn.understanding

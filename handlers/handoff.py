@@ -60,9 +60,7 @@ def router_for(rest: Router) -> Router:
             return turn.stay(silent=True)
         slots = {k: v for k, v in turn.state.slots.items() if k != _UNTIL}
         state = dataclasses.replace(turn.state, flow=None, step=None, slots=slots)
-        handler = rest.resolve(dataclasses.replace(turn, state=state))
-        if handler is None:
-            return Outcome(silent=True, slots=slots)
-        return await handler(dataclasses.replace(turn, state=state))
+        outcome = await rest.dispatch(dataclasses.replace(turn, state=state))
+        return Outcome(silent=True, slots=slots) if outcome is None else outcome
 
     return router

@@ -14,7 +14,10 @@ from .contract import Kind, Outcome, Turn
 
 __all__ = ["ANY_FLOW", "Handler", "Route", "Router"]
 
-Handler = Callable[[Turn], Awaitable[Outcome]]
+#: A handler answers, or returns ``None`` to pass the turn to the next matching route
+#: (so a handler that must work something out to know whether the turn is its own
+#: works it out once, instead of in a filter and again in the handler).
+Handler = Callable[[Turn], Awaitable[Outcome | None]]
 Filter = Callable[[Turn], bool]
 
 #: Matches every flow, idle included.
@@ -70,6 +73,15 @@ class Router:
         for router in routers:
             self.routes.extend(router.routes)
         return self
+
+    async def dispatch(self, turn: Turn) -> Outcome | None:
+        """The outcome of the first matching handler that answers (None: nobody did)."""
+        for route in self.routes:
+            if route.matches(turn):
+                outcome = await route.handler(turn)
+                if outcome is not None:
+                    return outcome
+        return None
 
     def resolve(self, turn: Turn) -> Handler | None:
         """The first handler whose route matches ``turn``, or ``None``."""
