@@ -1,0 +1,179 @@
+"""Health and operator reads: ``ping``, per-day statistics, transcripts, the purge.
+
+:class:`Reports` runs them for the live :class:`~wxloan.storage.store.Store` (long reads
+on the writer thread, outside any transaction, so they never wait on the event loop);
+:class:`ReadOnlyStore` runs the same statistics and transcript SQL on an existing file for
+``wxloan stats`` and ``wxloan transcript``, and never creates or migrates one. The purge
+itself is :mod:`.retention` (short batches under the writers' ``flock``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from .engine import Engine
+from .errors import NoDatabaseError
+from .privacy import mask_personal_data
+
+__all__ = ["DayStats", "ReadOnlyStore", "Reports", "StoreStats"]
+
+#: China Standard Time, for per-day statistics as the operator reads them.
+_CST_MODIFIER = "+8 hours"
+
+
+@dataclass(frozen=True, slots=True)
+class DayStats:
+    """Counts for one day (China time)."""
+
+    day: str
+    new_users: int
+    messages_in: int
+    messages_out: int
+    assessments: int
+
+
+@dataclass(frozen=True, slots=True)
+class StoreStats:
+    """Totals and per-day counts for ``wxloan stats``."""
+
+    users: int
+    messages: int
+    assessments: int
+    sessions: int
+    days: tuple[DayStats, ...]
+
+
+class Reports:
+    """The health check and operator queries of one live store."""
+
+    def __init__(self, engine: Engine) -> None:
+        self._engine = engine
+
+    async def ping(self) -> bool:
+        """True when the database answers a trivial query."""
+        return bool(self._engine.read().execute("SELECT 1").fetchone() == (1,))
+
+    async def stats(self, days: int = 14, now: float | None = None) -> StoreStats:
+        """Totals and the last ``days`` days of activity."""
+        since = (now if now is not None else time.time()) - days * 86400
+        return await self._engine.query(lambda conn: _stats(conn, since))
+
+    async def transcript(self, openid: str, limit: int = 500) -> list[dict[str, Any]]:
+        """The user's last ``limit`` messages, oldest first (already masked at write)."""
+        return await self._engine.query(lambda conn: _transcript(conn, openid, limit))
+
+    async def purge(self, before: float) -> dict[str, int]:
+        """Delete everything older than ``before`` (unix seconds); return rows per table.
+
+        In short batches on a connection of its own, off the event loop, taking the writer
+        lock per batch (see :mod:`storage.retention`): this store's group commits, and
+        other processes', go on in between. The caller forgets what it cached of the
+        deleted rows (:meth:`.Turns.forget`).
+        """
+        return await asyncio.to_thread(_purge, self._engine.path, before)
+
+
+class ReadOnlyStore:
+    """The operator queries on an existing database, read-only: nothing is created or migrated.
+
+    For ``wxloan stats`` and ``transcript``: a typo in ``--db`` must not leave an empty,
+    migrated database behind. Safe next to a running server (WAL readers never block).
+
+    :raises NoDatabaseError: there is no file at ``path``.
+    """
+
+    def __init__(self, path: Path) -> None:
+        if not path.is_file():
+            raise NoDatabaseError(str(path))
+        self.path = path
+        self._conn = sqlite3.connect(
+            f"{path.resolve().as_uri()}?mode=ro", uri=True, isolation_level=None
+        )
+        self._conn.execute("PRAGMA busy_timeout=5000")
+
+    def stats(self, days: int = 14, now: float | None = None) -> StoreStats:
+        """Totals and the last ``days`` days of activity (as :meth:`Store.stats`)."""
+        return _stats(self._conn, (now if now is not None else time.time()) - days * 86400)
+
+    def transcript(self, openid: str, limit: int = 500) -> list[dict[str, Any]]:
+        """The user's last ``limit`` messages, oldest first (as :meth:`Store.transcript`)."""
+        return _transcript(self._conn, openid, limit)
+
+    def close(self) -> None:
+        self._conn.close()
+
+    def __enter__(self) -> ReadOnlyStore:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+# -- SQL ------------------------------------------------------------------------------
+
+
+def _stats(conn: sqlite3.Connection, since: float) -> StoreStats:
+    def count(sql: str) -> int:
+        return int(conn.execute(sql).fetchone()[0])
+
+    day = f"date(created_at, 'unixepoch', '{_CST_MODIFIER}')"
+    per_day: dict[str, dict[str, int]] = {}
+    queries = {
+        "messages_in": f"SELECT {day}, COUNT(*) FROM messages WHERE direction = 'in'"
+        " AND created_at >= ? GROUP BY 1",
+        "messages_out": f"SELECT {day}, COUNT(*) FROM messages WHERE direction = 'out'"
+        " AND created_at >= ? GROUP BY 1",
+        "assessments": f"SELECT {day}, COUNT(*) FROM assessments WHERE created_at >= ?"
+        " GROUP BY 1",
+        "new_users": f"SELECT date(first_seen, 'unixepoch', '{_CST_MODIFIER}'), COUNT(*)"
+        " FROM users WHERE first_seen >= ? GROUP BY 1",
+    }
+    for column, sql in queries.items():
+        for day_name, n in conn.execute(sql, (since,)):
+            per_day.setdefault(day_name, {})[column] = n
+    days = tuple(
+        DayStats(
+            day=name,
+            new_users=counts.get("new_users", 0),
+            messages_in=counts.get("messages_in", 0),
+            messages_out=counts.get("messages_out", 0),
+            assessments=counts.get("assessments", 0),
+        )
+        for name, counts in sorted(per_day.items())
+    )
+    return StoreStats(
+        users=count("SELECT COUNT(*) FROM users"),
+        messages=count("SELECT COUNT(*) FROM messages"),
+        assessments=count("SELECT COUNT(*) FROM assessments"),
+        sessions=count("SELECT COUNT(*) FROM sessions"),
+        days=days,
+    )
+
+
+def _transcript(conn: sqlite3.Connection, openid: str, limit: int) -> list[dict[str, Any]]:
+    rows = conn.execute(
+        "SELECT id, direction, msg_type, content, created_at FROM messages"
+        " WHERE openid = ? ORDER BY id DESC LIMIT ?",
+        (openid, limit),
+    ).fetchall()
+    return [
+        {
+            "id": row[0],
+            "direction": row[1],
+            "msg_type": row[2],
+            "content": mask_personal_data(row[3] or "").text,
+            "created_at": row[4],
+        }
+        for row in reversed(rows)
+    ]
+
+
+def _purge(path: Path, before: float) -> dict[str, int]:
+    from .retention import purge  # retention imports nothing from here; keep it that way
+
+    return purge(path, before).deleted
