@@ -1,6 +1,8 @@
 """Durable state of wxloan: SQLite through sqlite-utils, on one owner thread.
 
-Only this package writes SQL. See :mod:`storage.store` for the concurrency design.
+Only this package writes SQL. :mod:`.store` is the façade; the concurrency design is in
+:mod:`.engine` (writer thread, group commit) and :mod:`.turns` (de-duplication, session
+versions).
 """
 
 from .errors import NoDatabaseError, StorageError, StoreClosedError
@@ -15,7 +17,8 @@ from .models import (
     TurnRecord,
 )
 from .privacy import MaskResult, mask_personal_data
-from .store import DayStats, Store, StoreStats, open_store
+from .reports import DayStats, ReadOnlyStore, StoreStats
+from .store import Store, open_store
 
 __all__ = [
     "Claim",
@@ -27,6 +30,7 @@ __all__ = [
     "MaskResult",
     "NoDatabaseError",
     "OutboundRecord",
+    "ReadOnlyStore",
     "Session",
     "StorageError",
     "Store",

@@ -9,7 +9,6 @@ a rare one, stays inline on the read-only connection (see :mod:`.engine`).
 from __future__ import annotations
 
 import sqlite3
-from typing import Any
 
 from .engine import Engine
 from .privacy import mask_personal_data
@@ -92,20 +91,6 @@ class Ledger:
                 conn, app_id, openid, msg_key, msg_type, content_to_log, status, errcode, now
             )
         )
-
-    async def deliveries(self, openid: str) -> list[dict[str, Any]]:
-        """Outbound attempts for ``openid``, oldest first (tests and operators)."""
-
-        def read(conn: sqlite3.Connection) -> list[dict[str, Any]]:
-            cursor = conn.execute(
-                "SELECT app_id, msg_key, msg_type, status, errcode, created_at FROM deliveries"
-                " WHERE openid = ? ORDER BY id",
-                (openid,),
-            )
-            names = [d[0] for d in cursor.description]
-            return [dict(zip(names, row, strict=True)) for row in cursor]
-
-        return await self._engine.query(read)
 
 
 # -- SQL, run on the writer thread ----------------------------------------------------

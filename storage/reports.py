@@ -9,7 +9,6 @@ itself is :mod:`.retention` (short batches under the writers' ``flock``).
 
 from __future__ import annotations
 
-import asyncio
 import sqlite3
 import time
 from dataclasses import dataclass
@@ -58,24 +57,9 @@ class Reports:
         """True when the database answers a trivial query."""
         return bool(self._engine.read().execute("SELECT 1").fetchone() == (1,))
 
-    async def stats(self, days: int = 14, now: float | None = None) -> StoreStats:
-        """Totals and the last ``days`` days of activity."""
-        since = (now if now is not None else time.time()) - days * 86400
-        return await self._engine.query(lambda conn: _stats(conn, since))
-
     async def transcript(self, openid: str, limit: int = 500) -> list[dict[str, Any]]:
         """The user's last ``limit`` messages, oldest first (already masked at write)."""
         return await self._engine.query(lambda conn: _transcript(conn, openid, limit))
-
-    async def purge(self, before: float) -> dict[str, int]:
-        """Delete everything older than ``before`` (unix seconds); return rows per table.
-
-        In short batches on a connection of its own, off the event loop, taking the writer
-        lock per batch (see :mod:`storage.retention`): this store's group commits, and
-        other processes', go on in between. The caller forgets what it cached of the
-        deleted rows (:meth:`.Turns.forget`).
-        """
-        return await asyncio.to_thread(_purge, self._engine.path, before)
 
 
 class ReadOnlyStore:
@@ -171,9 +155,3 @@ def _transcript(conn: sqlite3.Connection, openid: str, limit: int) -> list[dict[
         }
         for row in reversed(rows)
     ]
-
-
-def _purge(path: Path, before: float) -> dict[str, int]:
-    from .retention import purge  # retention imports nothing from here; keep it that way
-
-    return purge(path, before).deleted

@@ -31,7 +31,8 @@ class Store:
     """Async façade over the wxloan SQLite file.
 
     Create with :func:`open_store`; close with :meth:`close`. Writes run on the writer
-    thread in group commits; the per-message lookups run inline on a read-only connection.
+    thread in group commits and the per-message reads ride along (:mod:`.engine`); rare
+    reads run inline on a read-only connection.
     """
 
     def __init__(self, path: Path) -> None:
@@ -63,10 +64,6 @@ class Store:
         """Store the reply, message log, session and profile atomically, in a group commit."""
         return await self._turns.finish_turn(record)
 
-    async def store_reply(self, msg_key: str, reply: str, now: float) -> None:
-        """Replace the stored reply of ``msg_key`` (e.g. ``success`` once pushed by API)."""
-        await self._turns.store_reply(msg_key, reply, now)
-
     def claim_reply(
         self, msg_key: str, expected: str, claimed: str, now: float
     ) -> asyncio.Future[bool]:
@@ -76,10 +73,6 @@ class Store:
     async def count_late_delivery(self, msg_key: str, openid: str, now: float) -> int:
         """Count one more delivery of ``msg_key`` that reached the deadline unanswered."""
         return await self._turns.count_late_delivery(msg_key, openid, now)
-
-    async def clear_session(self, openid: str) -> None:
-        """Delete the user's dialogue state."""
-        await self._turns.clear_session(openid)
 
     async def load_session(self, openid: str) -> Session | None:
         """The stored session of ``openid``, read from the database (bypasses the cache)."""
@@ -91,25 +84,15 @@ class Store:
         """True when the database answers a trivial query."""
         return await self._reports.ping()
 
-    async def stats(self, days: int = 14, now: float | None = None) -> StoreStats:
-        """Totals and the last ``days`` days of activity."""
-        return await self._reports.stats(days, now)
-
     async def transcript(self, openid: str, limit: int = 500) -> list[dict[str, Any]]:
-        """The user's last ``limit`` messages, oldest first (already masked at write)."""
-        return await self._reports.transcript(openid, limit)
+        """The user's last ``limit`` messages, oldest first (already masked at write).
 
-    async def purge(self, before: float) -> dict[str, int]:
-        """Delete everything older than ``before`` (unix seconds); return rows per table.
-
-        In short batches on a connection of its own, off the event loop, taking the writer
-        lock per batch (see :mod:`storage.retention`): this store's group commits, and
-        other processes', go on in between.
+        Not part of :class:`~.interface.StoreBackend`: ``bot/`` never calls it (operators
+        use :meth:`ReadOnlyStore.transcript`). Kept because the end-to-end privacy test
+        (``tests/test_bot/test_privacy.py``) reads what the live app stored through
+        ``app[STORE]``, on the store's own connection, without a second one.
         """
-        deleted = await self._reports.purge(before)
-        # Sessions and replies just deleted must not be served from memory.
-        self._turns.forget()
-        return deleted
+        return await self._reports.transcript(openid, limit)
 
     # -- outbound: tokens, quota ledger, deliveries (storage/ledger.py) ---------------
 
@@ -153,10 +136,6 @@ class Store:
             app_id=app_id, openid=openid, msg_key=msg_key, msg_type=msg_type, content=content,
             status=status, errcode=errcode, now=now, log_message=log_message,
         )
-
-    async def deliveries(self, openid: str) -> list[dict[str, Any]]:
-        """Outbound attempts for ``openid``, oldest first."""
-        return await self._ledger.deliveries(openid)
 
 
 async def open_store(path: Path) -> Store:

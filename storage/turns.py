@@ -84,11 +84,6 @@ class Turns:
         self._sessions: _Lru[str, Session | None] = _Lru(SESSION_CACHE_SIZE)
         self._recent: _Lru[str, str] = _Lru(RECENT_KEYS_SIZE)
 
-    def forget(self) -> None:
-        """Drop both caches (rows were deleted under them, e.g. by a purge)."""
-        self._sessions = _Lru(SESSION_CACHE_SIZE)
-        self._recent = _Lru(RECENT_KEYS_SIZE)
-
     async def read_turn(self, msg_key: str, openid: str) -> Claim:
         """Look up ``msg_key``; if it is new, also the user's session.
 
@@ -137,11 +132,6 @@ class Turns:
             self._sessions.put(record.openid, stored)
         return commit
 
-    async def store_reply(self, msg_key: str, reply: str, now: float) -> None:
-        """Replace the stored reply of ``msg_key`` (e.g. ``success`` once pushed by API)."""
-        await self._engine.write(lambda conn: _store_reply(conn, msg_key, reply, now))
-        self._recent.put(msg_key, reply)
-
     def claim_reply(
         self, msg_key: str, expected: str, claimed: str, now: float
     ) -> asyncio.Future[bool]:
@@ -185,13 +175,6 @@ class Turns:
         """
         return await self._engine.write(lambda conn: _count_late(conn, msg_key, openid, now))
 
-    async def clear_session(self, openid: str) -> None:
-        """Delete the user's dialogue state."""
-        await self._engine.write(
-            lambda conn: conn.execute("DELETE FROM sessions WHERE openid = ?", (openid,))
-        )
-        self._sessions.pop(openid)
-
     async def load_session(self, openid: str) -> Session | None:
         """The stored session of ``openid``, read from the database (bypasses the cache)."""
         session = await self._engine.read_or_query(lambda conn: _load_session(conn, openid))
@@ -227,13 +210,6 @@ def _stored_reply(conn: sqlite3.Connection, msg_key: str) -> str | None:
         "SELECT reply FROM processed WHERE msg_key = ? AND status = 'done'", (msg_key,)
     ).fetchone()
     return None if row is None else str(row[0])
-
-
-def _store_reply(conn: sqlite3.Connection, msg_key: str, reply: str, now: float) -> None:
-    conn.execute(
-        "UPDATE processed SET status = 'done', reply = ?, updated_at = ? WHERE msg_key = ?",
-        (reply, now, msg_key),
-    )
 
 
 def _swap_reply(

@@ -197,18 +197,6 @@ async def test_a_live_store_commits_between_purge_batches(db):
     assert _count(db, "processed WHERE msg_key LIKE 'live-%'") == 3
 
 
-async def test_store_purge_runs_in_batches_and_forgets_cached_sessions(db):
-    store = await open_store(db)
-    try:
-        assert (await store.load_session("old-3")) is not None  # now cached
-        counts = await store.purge(_cutoff())
-        assert counts["messages"] == OLD_MESSAGES
-        claim = await store.read_turn("k", "old-3")
-        assert claim.session is None
-    finally:
-        await store.close()
-
-
 def test_batch_size_adapts_to_the_time_target(tmp_path):
     def sizes(target: float) -> list[int]:
         path = tmp_path / f"{target}.db"
