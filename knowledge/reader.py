@@ -120,7 +120,7 @@ class TableReader:
         """Whether the table holds this key (does not count as reading it)."""
         return key in self._data
 
-    def keys(self) -> tuple[str, ...]:
+    def names(self) -> tuple[str, ...]:
         """Every key, in file order; all count as read."""
         self._seen.update(self._data)
         return tuple(self._data)

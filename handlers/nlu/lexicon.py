@@ -3,12 +3,14 @@
 Every word the understander knows comes from that file; this module only
 checks its shape once, at start-up, so a bad edit fails loudly instead of
 silently never matching.  Unknown tables, keys, intent ids, slot names,
-slot values or scam ids are errors.
+slot values or scam ids are errors.  The file is read with the project's one
+TOML reader (:class:`wxloan.knowledge.reader.TableReader`), so messages name
+the file and the field: ``lexicon.toml: intents.greeting.weight: expected
+number, got str``.  Every key is optional; absent ones take the defaults below.
 """
 
 from __future__ import annotations
 
-import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
@@ -16,6 +18,8 @@ from importlib import resources
 from pathlib import Path
 from types import MappingProxyType
 from typing import Final
+
+from wxloan.knowledge.reader import TableReader, type_name
 
 from .model import INTENT_IDS, SCAM_PATTERN_IDS, SLOT_KINDS
 
@@ -169,188 +173,126 @@ class Lexicon:
     slots: Mapping[str, SlotSpec]
 
 
-# --- small typed readers -------------------------------------------------
+# --- shapes of this file, over the common reader ----------------------------
 
 
-class _Table:
-    """A TOML table that remembers which keys were read, to reject the rest."""
+def _word_map(t: TableReader, key: str) -> dict[str, tuple[str, ...]]:
+    sub = t.table(key, required=False)
+    return {name: sub.strings(name) for name in sub.names()}
 
-    def __init__(self, data: object, where: str) -> None:
-        if not isinstance(data, dict):
-            raise LexiconError(f"{where}: expected a table")
-        self._data: dict[str, object] = data
-        self._where = where
-        self._seen: set[str] = set()
 
-    def _get(self, key: str) -> object:
-        self._seen.add(key)
-        return self._data.get(key)
+def _str_map(t: TableReader, key: str) -> dict[str, str]:
+    sub = t.table(key, required=False)
+    return {name: sub.string(name, blank=True) for name in sub.names()}
 
-    def has(self, key: str) -> bool:
-        return key in self._data
 
-    def words(self, key: str) -> tuple[str, ...]:
-        raw = self._get(key)
-        if raw is None:
-            return ()
-        if not isinstance(raw, list) or not all(isinstance(w, str) and w for w in raw):
-            raise LexiconError(f"{self._where}.{key}: expected a list of non-empty strings")
-        return tuple(raw)
+def _int_map(t: TableReader, key: str) -> dict[str, int]:
+    sub = t.table(key, required=False)
+    return {name: sub.integer(name) for name in sub.names()}
 
-    def text(self, key: str, default: str = "") -> str:
-        raw = self._get(key)
-        if raw is None:
-            return default
-        if not isinstance(raw, str):
-            raise LexiconError(f"{self._where}.{key}: expected a string")
+
+def _real(t: TableReader, key: str, default: float) -> float:
+    return float(t.number(key, Decimal(default)))
+
+
+def _decimal(t: TableReader, key: str) -> Decimal | None:
+    """An exact number written as an integer or a decimal string (``"0.01"``)."""
+    raw = t.value(key, None)
+    if raw is None:
+        return None
+    if isinstance(raw, bool) or not isinstance(raw, int | str):
+        raise t.error(key, f"expected integer or decimal string, got {type_name(raw)}")
+    try:
+        return Decimal(raw)
+    except InvalidOperation:
+        raise t.error(key, f"expected integer or decimal string, got {raw!r}") from None
+
+
+def _answer(t: TableReader, key: str) -> AnswerValue | None:
+    raw = t.value(key, None)
+    if raw is None or isinstance(raw, str | bool | int):
         return raw
+    raise t.error(key, f"expected string, boolean or integer, got {type_name(raw)}")
 
-    def integer(self, key: str, default: int) -> int:
-        raw = self._get(key)
-        if raw is None:
-            return default
-        if not isinstance(raw, int) or isinstance(raw, bool):
-            raise LexiconError(f"{self._where}.{key}: expected an integer")
-        return raw
 
-    def number(self, key: str, default: float) -> float:
-        raw = self._get(key)
-        if raw is None:
-            return default
-        if not isinstance(raw, int | float) or isinstance(raw, bool):
-            raise LexiconError(f"{self._where}.{key}: expected a number")
-        return float(raw)
+def _pair(t: TableReader, key: str, default: tuple[int, int]) -> tuple[int, int]:
+    raw = t.value(key, default)
+    if raw is default:
+        return default
+    if (
+        not isinstance(raw, list)
+        or len(raw) != 2
+        or not all(isinstance(v, int) and not isinstance(v, bool) for v in raw)
+    ):
+        raise t.error(key, f"expected [low, high] (two integers), got {raw!r}")
+    return (raw[0], raw[1])
 
-    def decimal(self, key: str) -> Decimal | None:
-        raw = self._get(key)
-        if raw is None:
-            return None
-        if isinstance(raw, bool) or not isinstance(raw, int | str):
-            raise LexiconError(f"{self._where}.{key}: expected an integer or a decimal string")
-        try:
-            return Decimal(raw)
-        except InvalidOperation as exc:
-            raise LexiconError(f"{self._where}.{key}: bad decimal {raw!r}") from exc
 
-    def flag(self, key: str) -> bool:
-        raw = self._get(key)
-        if raw is None:
-            return False
-        if not isinstance(raw, bool):
-            raise LexiconError(f"{self._where}.{key}: expected true or false")
-        return raw
-
-    def answer(self, key: str) -> AnswerValue | None:
-        raw = self._get(key)
-        if raw is None or isinstance(raw, str | bool | int):
-            return raw
-        raise LexiconError(f"{self._where}.{key}: expected a string, boolean or integer")
-
-    def pair(self, key: str, default: tuple[int, int]) -> tuple[int, int]:
-        raw = self._get(key)
-        if raw is None:
-            return default
-        if (
-            not isinstance(raw, list)
-            or len(raw) != 2
-            or not all(isinstance(v, int) and not isinstance(v, bool) for v in raw)
-        ):
-            raise LexiconError(f"{self._where}.{key}: expected [low, high]")
-        return (raw[0], raw[1])
-
-    def table(self, key: str) -> _Table:
-        raw = self._get(key)
-        return _Table({} if raw is None else raw, f"{self._where}.{key}")
-
-    def tables(self, key: str) -> list[_Table]:
-        raw = self._get(key)
-        if raw is None:
-            return []
-        if not isinstance(raw, list):
-            raise LexiconError(f"{self._where}.{key}: expected an array of tables")
-        return [_Table(item, f"{self._where}.{key}[{i}]") for i, item in enumerate(raw)]
-
-    def names(self) -> list[str]:
-        self._seen.update(self._data)
-        return list(self._data)
-
-    def word_map(self, key: str) -> dict[str, tuple[str, ...]]:
-        sub = self.table(key)
-        return {name: sub.words(name) for name in sub.names()}
-
-    def str_map(self, key: str) -> dict[str, str]:
-        sub = self.table(key)
-        return {name: sub.text(name) for name in sub.names()}
-
-    def int_map(self, key: str) -> dict[str, int]:
-        sub = self.table(key)
-        return {name: sub.integer(name, 0) for name in sub.names()}
-
-    def done(self) -> None:
-        """Reject keys nobody read: they are typos or stale data."""
-        extra = set(self._data) - self._seen
-        if extra:
-            raise LexiconError(f"{self._where}: unknown keys {sorted(extra)}")
+def _char(t: TableReader, key: str) -> str:
+    value = t.string(key, blank=True)
+    if len(value) != 1:
+        raise t.error(key, f"expected a single character, got {value!r}")
+    return value
 
 
 # --- sections ------------------------------------------------------------
 
 
-def _intent(name: str, t: _Table, slot_words: _SlotWords) -> IntentSpec:
+def _intent(name: str, t: TableReader, slot_words: _SlotWords) -> IntentSpec:
     combos = []
-    for c in t.tables("combos"):
+    for c in t.tables("combos", required=False):
         combos.append(
             IntentCombo(
-                first=c.words("first") + _values_words(c.words("first_values"), slot_words),
-                then=c.words("then"),
+                first=c.strings("first", ()) + _values_words(c, "first_values", slot_words),
+                then=c.strings("then", ()),
                 max_gap=c.integer("max_gap", 4),
-                weight=c.number("weight", 2.0),
+                weight=_real(c, "weight", 2.0),
             )
         )
-        c.done()
-    implied = t.words("implied_by_slots")
-    for slot in implied:
+        c.finish()
+    implied = t.strings("implied_by_slots", ())
+    for index, slot in enumerate(implied):
         if slot not in SLOT_KINDS:
-            raise LexiconError(f"intents.{name}.implied_by_slots: unknown slot {slot!r}")
+            raise t.error(f"implied_by_slots[{index}]", f"unknown slot {slot!r}")
     # include_values = ["purpose:house"] reuses a slot value's words as strong keywords.
-    included = _values_words(t.words("include_values"), slot_words)
+    included = _values_words(t, "include_values", slot_words)
     spec = IntentSpec(
         id=name,
-        weight=t.number("weight", 1.0),
-        keywords=t.words("keywords"),
-        strong=t.words("strong") + included,
-        weak=t.words("weak"),
-        exact=t.words("exact"),
-        negatable=t.flag("negatable"),
+        weight=_real(t, "weight", 1.0),
+        keywords=t.strings("keywords", ()),
+        strong=t.strings("strong", ()) + included,
+        weak=t.strings("weak", ()),
+        exact=t.strings("exact", ()),
+        negatable=t.boolean("negatable", False),
         implied_by_slots=implied,
         combos=tuple(combos),
     )
-    t.done()
+    t.finish()
     return spec
 
 
-def _values_words(refs: tuple[str, ...], slot_words: _SlotWords) -> tuple[str, ...]:
-    """Resolve ``"slot:value"`` references to that value's words."""
+def _values_words(t: TableReader, key: str, slot_words: _SlotWords) -> tuple[str, ...]:
+    """Resolve the ``"slot:value"`` references in ``key`` to that value's words."""
     out: list[str] = []
-    for ref in refs:
+    for index, ref in enumerate(t.strings(key, ())):
         slot, _, value = ref.partition(":")
         words = slot_words.get(slot, {}).get(value)
         if words is None:
-            raise LexiconError(f"unknown slot value reference {ref!r}")
+            raise t.error(f"{key}[{index}]", f"unknown slot value reference {ref!r}")
         out.extend(words)
     return tuple(out)
 
 
-def _scam(name: str, t: _Table) -> ScamSpec:
+def _scam(name: str, t: TableReader) -> ScamSpec:
     pairs = []
-    for p in t.tables("pairs"):
-        a, b = p.words("a"), p.words("b")
+    for p in t.tables("pairs", required=False):
+        a, b = p.strings("a", ()), p.strings("b", ())
         if not a or not b:
-            raise LexiconError(f"scam.{name}.pairs: both a and b are required")
+            raise p.error("b" if a else "a", "both a and b are required")
         pairs.append(ScamPair(a=a, b=b, window=p.integer("window", 12)))
-        p.done()
-    spec = ScamSpec(id=name, terms=t.words("terms"), pairs=tuple(pairs))
-    t.done()
+        p.finish()
+    spec = ScamSpec(id=name, terms=t.strings("terms", ()), pairs=tuple(pairs))
+    t.finish()
     return spec
 
 
@@ -358,63 +300,60 @@ _PICKS: Final = frozenset({"lower", "mid", "upper"})
 _RESOLVES: Final = frozenset({"first", "last", "worst"})
 
 
-def _slot(name: str, t: _Table) -> SlotSpec:
-    values = t.word_map("values")
-    expect_values = t.word_map("expect_values")
-    kind = SLOT_KINDS[name]
-    for value in (*values, *expect_values):
-        if kind == "bool" and value not in ("true", "false"):
-            raise LexiconError(f"slots.{name}: bool values must be 'true' or 'false'")
+def _slot(name: str, t: TableReader) -> SlotSpec:
+    values = _word_map(t, "values")
+    expect_values = _word_map(t, "expect_values")
+    if SLOT_KINDS[name] == "bool":
+        for table, words in (("values", values), ("expect_values", expect_values)):
+            for value in words:
+                if value not in ("true", "false"):
+                    raise t.error(f"{table}.{value}", "bool values must be 'true' or 'false'")
     spec = SlotSpec(
         name=name,
-        anchors=t.words("anchors"),
+        anchors=t.strings("anchors", ()),
         values=MappingProxyType(values),
         expect_values=MappingProxyType(expect_values),
-        negatable=t.words("negatable"),
-        negated_value=t.answer("negated_value"),
-        expect_yes=t.answer("expect_yes"),
-        expect_no=t.answer("expect_no"),
-        phrases=MappingProxyType(t.int_map("phrases")),
-        minimum=t.decimal("min"),
-        maximum=t.decimal("max"),
-        pick=t.text("pick", "mid"),
-        resolve=t.text("resolve", "last"),
-        order=t.words("order"),
-        blockers=t.words("blockers"),
+        negatable=t.strings("negatable", ()),
+        negated_value=_answer(t, "negated_value"),
+        expect_yes=_answer(t, "expect_yes"),
+        expect_no=_answer(t, "expect_no"),
+        phrases=MappingProxyType(_int_map(t, "phrases")),
+        minimum=_decimal(t, "min"),
+        maximum=_decimal(t, "max"),
+        pick=t.string("pick", "mid", blank=True),
+        resolve=t.string("resolve", "last", blank=True),
+        order=t.strings("order", ()),
+        blockers=t.strings("blockers", ()),
     )
     if spec.pick not in _PICKS:
-        raise LexiconError(f"slots.{name}.pick must be one of {sorted(_PICKS)}")
+        raise t.error("pick", f"expected one of {', '.join(sorted(_PICKS))}, got {spec.pick!r}")
     if spec.resolve not in _RESOLVES:
-        raise LexiconError(f"slots.{name}.resolve must be one of {sorted(_RESOLVES)}")
+        raise t.error(
+            "resolve", f"expected one of {', '.join(sorted(_RESOLVES))}, got {spec.resolve!r}"
+        )
     if spec.resolve == "worst" and set(spec.order) != set(values):
-        raise LexiconError(f"slots.{name}.order must list every value once")
-    t.done()
+        raise t.error("order", "must list every value once")
+    t.finish()
     return spec
 
 
-def _char(t: _Table, key: str) -> str:
-    value = t.text(key)
-    if len(value) != 1:
-        raise LexiconError(f"{t._where}.{key}: expected a single character")
-    return value
-
-
 def _read_text(path: Path | str | None) -> tuple[str, str]:
+    """The lexicon's text and its file name (the first part of every message)."""
     if path is None:
         # knowledge/ sits next to handlers/ in the source tree and in site-packages;
-        # reading the file directly avoids importing the knowledge package.
+        # reading the file directly needs no package resources.
         sibling = Path(__file__).resolve().parents[2] / DEFAULT_LEXICON
         if sibling.is_file():
             path = sibling
         else:
             try:
                 ref = resources.files("wxloan.knowledge").joinpath("data", "lexicon.toml")
-                return ref.read_text(encoding="utf-8"), DEFAULT_LEXICON
+                return ref.read_text(encoding="utf-8"), Path(DEFAULT_LEXICON).name
             except (ImportError, OSError) as exc:
                 raise LexiconError(f"cannot read the default lexicon {DEFAULT_LEXICON}") from exc
     p = Path(path)
     try:
-        return p.read_text(encoding="utf-8"), str(p)
+        return p.read_text(encoding="utf-8"), p.name
     except OSError as exc:
         raise LexiconError(f"cannot read lexicon {p}") from exc
 
@@ -425,120 +364,118 @@ def load_lexicon(path: Path | str | None = None) -> Lexicon:
     :param path: a TOML file; None means ``knowledge/data/lexicon.toml``.
     :raises LexiconError: on any unreadable, unknown or mistyped entry.
     """
-    text, where = _read_text(path)
-    try:
-        data = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        raise LexiconError(f"{where}: {exc}") from exc
-    root = _Table(data, where)
-    if root.integer("schema", 0) != 1:
-        raise LexiconError(f"{where}: schema must be 1")
+    text, file = _read_text(path)
+    root = TableReader.parse(file, text, error=LexiconError)
+    schema = root.integer("schema", 0)
+    if schema != 1:
+        raise root.error("schema", f"must be 1, got {schema}")
 
-    slots_t = root.table("slots")
+    slots_t = root.table("slots", required=False)
     slot_specs: dict[str, SlotSpec] = {}
     for name in slots_t.names():
         if name not in SLOT_KINDS:
-            raise LexiconError(f"slots: unknown slot {name!r}")
+            raise slots_t.error(name, f"unknown slot {name!r}")
         slot_specs[name] = _slot(name, slots_t.table(name))
     slot_words = {n: s.values for n, s in slot_specs.items()}
 
-    intents_t = root.table("intents")
+    intents_t = root.table("intents", required=False)
     intents = []
     for name in intents_t.names():
         if name not in INTENT_IDS:
-            raise LexiconError(f"intents: unknown intent {name!r}")
+            raise intents_t.error(name, f"unknown intent {name!r}")
         intents.append(_intent(name, intents_t.table(name), slot_words))
 
-    scam_t = root.table("scam")
+    scam_t = root.table("scam", required=False)
     scams = []
     for name in scam_t.names():
         if name not in SCAM_PATTERN_IDS:
-            raise LexiconError(f"scam: unknown pattern {name!r}")
+            raise scam_t.error(name, f"unknown pattern {name!r}")
         scams.append(_scam(name, scam_t.table(name)))
 
-    norm = root.table("normalize")
-    fuzzy = root.table("fuzzy")
-    nums = root.table("numbers")
-    units = root.table("units")
-    time = root.table("time")
-    neg = root.table("negation")
-    hyp = root.table("hypothetical")
-    ans = root.table("answers")
-    menu = root.table("menu")
-    rates = root.table("rates")
-    char_map = norm.str_map("char_map")
-    digits = nums.int_map("digits")
+    norm = root.table("normalize", required=False)
+    fuzzy = root.table("fuzzy", required=False)
+    nums = root.table("numbers", required=False)
+    units = root.table("units", required=False)
+    time = root.table("time", required=False)
+    neg = root.table("negation", required=False)
+    hyp = root.table("hypothetical", required=False)
+    ans = root.table("answers", required=False)
+    menu = root.table("menu", required=False)
+    rates = root.table("rates", required=False)
+    char_map = _str_map(norm, "char_map")
+    digits = _int_map(nums, "digits")
     if not digits or any(len(k) != 1 or not 0 <= v <= 9 for k, v in digits.items()):
-        raise LexiconError("numbers.digits: single characters with values 0-9 are required")
-    if any(len(k) != 1 for k in nums.int_map("magnitudes")):
-        raise LexiconError("numbers.magnitudes: keys must be single characters")
+        raise nums.error("digits", "single characters with values 0-9 are required")
+    magnitudes = _int_map(nums, "magnitudes")
+    if any(len(k) != 1 for k in magnitudes):
+        raise nums.error("magnitudes", "keys must be single characters")
     if any(len(k) != 1 or len(v) != 1 for k, v in char_map.items()):
-        raise LexiconError("normalize.char_map: keys and values must be single characters")
-    time_units = {k: time.words(k) for k in ("day", "week", "month", "year")}
-    frequency = root.word_map("frequency")
+        raise norm.error("char_map", "keys and values must be single characters")
+    time_units = {k: time.strings(k, ()) for k in ("day", "week", "month", "year")}
+    frequency = _word_map(root, "frequency")
     if set(frequency) - {"day", "week", "month"}:
-        raise LexiconError("frequency: only day, week and month are allowed")
-    rate_anchors = {k: rates.words(k) for k in ("annual", "monthly", "daily", "generic")}
+        raise root.error("frequency", "only day, week and month are allowed")
+    rate_anchors = {k: rates.strings(k, ()) for k in ("annual", "monthly", "daily", "generic")}
     lex = Lexicon(
         char_map=MappingProxyType(char_map),
-        typos=MappingProxyType(norm.str_map("typos")),
-        clause_breaks=norm.words("clause_breaks"),
-        fuzzy_terms=fuzzy.words("terms"),
-        fuzzy_keep=fuzzy.words("keep"),
+        typos=MappingProxyType(_str_map(norm, "typos")),
+        clause_breaks=norm.strings("clause_breaks", ()),
+        fuzzy_terms=fuzzy.strings("terms", ()),
+        fuzzy_keep=fuzzy.strings("keep", ()),
         fuzzy_max_text=fuzzy.integer("max_text", 300),
-        digits=MappingProxyType(nums.int_map("digits")),
-        magnitudes=MappingProxyType(nums.int_map("magnitudes")),
+        digits=MappingProxyType(digits),
+        magnitudes=MappingProxyType(magnitudes),
         some=_char(nums, "some"),
         half=_char(nums, "half"),
         point=_char(nums, "point"),
-        fractions=MappingProxyType(nums.int_map("fractions")),
+        fractions=MappingProxyType(_int_map(nums, "fractions")),
         per_ten_thousand=_char(nums, "per_ten_thousand"),
-        not_more=nums.words("not_more"),
-        month_not_before=time.words("month_not_before"),
-        negation_tail=neg.text("tail"),
-        negation_questions=neg.words("questions"),
-        numeral_aliases=MappingProxyType(nums.str_map("aliases")),
-        not_numbers=nums.words("not_numbers"),
-        approx_before=nums.words("approx_before"),
-        approx_after=nums.words("approx_after"),
-        range_suffix=nums.words("range_suffix"),
-        approx_suffix=nums.words("approx_suffix"),
-        range_joiners=nums.words("range_joiners"),
-        ji_range=nums.pair("ji_range", (2, 9)),
-        bare_ji_range=nums.pair("bare_ji_range", (2, 5)),
-        money_units=units.words("money"),
-        count_units=units.words("count"),
-        score_units=units.words("score"),
-        score_not_before=units.words("score_not_before"),
-        period_units=units.words("period"),
-        ignored_units=units.words("ignore"),
+        not_more=nums.strings("not_more", ()),
+        month_not_before=time.strings("month_not_before", ()),
+        negation_tail=neg.string("tail", "", blank=True),
+        negation_questions=neg.strings("questions", ()),
+        numeral_aliases=MappingProxyType(_str_map(nums, "aliases")),
+        not_numbers=nums.strings("not_numbers", ()),
+        approx_before=nums.strings("approx_before", ()),
+        approx_after=nums.strings("approx_after", ()),
+        range_suffix=nums.strings("range_suffix", ()),
+        approx_suffix=nums.strings("approx_suffix", ()),
+        range_joiners=nums.strings("range_joiners", ()),
+        ji_range=_pair(nums, "ji_range", (2, 9)),
+        bare_ji_range=_pair(nums, "bare_ji_range", (2, 5)),
+        money_units=units.strings("money", ()),
+        count_units=units.strings("count", ()),
+        score_units=units.strings("score", ()),
+        score_not_before=units.strings("score_not_before", ()),
+        period_units=units.strings("period", ()),
+        ignored_units=units.strings("ignore", ()),
         time_units=MappingProxyType(time_units),
-        window_before=time.words("window_before"),
-        window_after=time.words("window_after"),
-        ago=time.words("ago"),
-        days_ago_words=MappingProxyType(time.int_map("days_ago")),
-        negation_before=neg.words("before"),
-        negation_after=neg.words("after"),
-        negation_spread=neg.words("spread"),
+        window_before=time.strings("window_before", ()),
+        window_after=time.strings("window_after", ()),
+        ago=time.strings("ago", ()),
+        days_ago_words=MappingProxyType(_int_map(time, "days_ago")),
+        negation_before=neg.strings("before", ()),
+        negation_after=neg.strings("after", ()),
+        negation_spread=neg.strings("spread", ()),
         negation_max_gap=neg.integer("max_gap", 2),
-        hypothetical=hyp.words("markers"),
-        yes=ans.words("yes"),
-        no=ans.words("no"),
-        skip=ans.words("skip"),
-        particles=ans.text("particles"),
+        hypothetical=hyp.strings("markers", ()),
+        yes=ans.strings("yes", ()),
+        no=ans.strings("no", ()),
+        skip=ans.strings("skip", ()),
+        particles=ans.string("particles", "", blank=True),
         menu_max_choice=menu.integer("max_choice", 9),
-        menu_prefixes=menu.words("prefixes"),
-        menu_suffixes=menu.words("suffixes"),
-        products=MappingProxyType(root.word_map("products")),
+        menu_prefixes=menu.strings("prefixes", ()),
+        menu_suffixes=menu.strings("suffixes", ()),
+        products=MappingProxyType(_word_map(root, "products")),
         frequency=MappingProxyType(frequency),
         rate_anchors=MappingProxyType(rate_anchors),
-        apr_max=rates.decimal("apr_max") or Decimal(1),
-        daily_max=rates.decimal("daily_max") or Decimal("0.01"),
-        daily_below=rates.decimal("daily_below") or Decimal("0.001"),
+        apr_max=_decimal(rates, "apr_max") or Decimal(1),
+        daily_max=_decimal(rates, "daily_max") or Decimal("0.01"),
+        daily_below=_decimal(rates, "daily_below") or Decimal("0.001"),
         intents=tuple(intents),
         scams=tuple(scams),
         slots=MappingProxyType(slot_specs),
     )
     for t in (norm, fuzzy, nums, units, time, neg, hyp, ans, menu, rates, root):
-        t.done()
+        t.finish()
     return lex
