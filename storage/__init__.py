@@ -6,6 +6,7 @@ versions).
 """
 
 from .errors import NoDatabaseError, StorageError, StoreClosedError
+from .interface import StoreBackend
 from .models import (
     Claim,
     ClaimStatus,
@@ -34,6 +35,7 @@ __all__ = [
     "Session",
     "StorageError",
     "Store",
+    "StoreBackend",
     "StoreClosedError",
     "StoreStats",
     "TurnRecord",

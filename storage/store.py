@@ -16,9 +16,10 @@ from __future__ import annotations
 
 import asyncio
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .engine import Engine
+from .interface import StoreBackend
 from .ledger import Ledger
 from .models import Claim, Commit, Session, TurnRecord
 from .reports import DayStats, ReadOnlyStore, Reports, StoreStats
@@ -28,8 +29,9 @@ __all__ = ["DayStats", "ReadOnlyStore", "Store", "StoreStats", "open_store"]
 
 
 class Store:
-    """Async façade over the wxloan SQLite file.
+    """Async façade over the wxloan SQLite file: the SQLite :class:`StoreBackend`.
 
+    The method docstrings here are short; the contract is :class:`StoreBackend`'s.
     Create with :func:`open_store`; close with :meth:`close`. Writes run on the writer
     thread in group commits and the per-message reads ride along (:mod:`.engine`); rare
     reads run inline on a read-only connection.
@@ -143,3 +145,7 @@ async def open_store(path: Path) -> Store:
     store = Store(path)
     await store.open()
     return store
+
+
+if TYPE_CHECKING:  # mypy checks here that Store implements the interface
+    _backend: StoreBackend = Store(Path())
