@@ -38,8 +38,10 @@ _ENUM_FIELDS: Mapping[str, type[StrEnum]] = {
     "purpose": Purpose,
     "rejection_hint": RejectionHint,
 }
-_TRUE = frozenset({"true", "yes", "y", "1", "是", "有"})
-_FALSE = frozenset({"false", "no", "n", "0", "否", "没有", "无"})
+#: Machine spellings of a boolean (JSON, form values). Words a user types (是, 没有...)
+#: are the understander's: ``knowledge/data/lexicon.toml`` ``[answers]`` lists them.
+_TRUE = frozenset({"true", "yes", "y", "1"})
+_FALSE = frozenset({"false", "no", "n", "0"})
 
 JsonValue = bool | int | str | list[str]
 _E = TypeVar("_E", bound=StrEnum)
