@@ -1,10 +1,17 @@
-"""The custom menu, read from ``knowledge/data/menu.toml`` (its only definition)."""
+"""The custom menu, read from ``knowledge/data/menu.toml`` (its only definition).
+
+The file is read with the project's one TOML reader
+(:class:`wxloan.knowledge.reader.TableReader`), so a bad edit fails with a message
+naming the file and the field, as the knowledge and lexicon files do. Keys the menu
+does not use are ignored.
+"""
 
 from __future__ import annotations
 
-import tomllib
 from dataclasses import dataclass
 from pathlib import Path
+
+from wxloan.knowledge.reader import TableReader
 
 __all__ = ["MENU_PATH", "Menu", "MenuButton", "MenuError", "load_menu"]
 
@@ -47,26 +54,29 @@ class Menu:
 
 
 def load_menu(path: Path = MENU_PATH) -> Menu:
-    """Read and validate the menu file."""
-    with path.open("rb") as handle:
-        data = tomllib.load(handle)
+    """Read and validate the menu file.
+
+    :raises MenuError: naming the file and the field (``menu.toml: buttons[0].flow: …``)
+    """
+    doc = TableReader.parse(path.name, path.read_bytes().decode("utf-8"), error=MenuError)
     buttons = []
-    for index, raw in enumerate(data.get("buttons", [])):
-        where = f"{path.name}: buttons[{index}]"
-        try:
-            button = MenuButton(
-                name=str(raw["name"]), key=str(raw["key"]), choice=int(raw["choice"]),
-                flow=str(raw["flow"]),
-            )
-        except (KeyError, TypeError, ValueError) as exc:
-            raise MenuError(f"{where}: missing or invalid field {exc}") from exc
-        if raw.get("type", "click") != "click":
-            raise MenuError(f"{where}.type: only 'click' buttons are supported")
+    for r in doc.tables("buttons", required=False):
+        button = MenuButton(
+            name=r.string("name"),
+            key=r.string("key"),
+            choice=r.integer("choice"),
+            flow=r.string("flow"),
+        )
+        if r.string("type", "click") != "click":
+            raise r.error("type", "only 'click' buttons are supported")
         if button.flow not in _FLOWS:
-            raise MenuError(f"{where}.flow: must be one of {sorted(_FLOWS)}")
-        if len(button.name.encode("utf-8")) > 16 or len(button.key.encode("utf-8")) > 128:
-            raise MenuError(f"{where}: name over 16 bytes or key over 128 bytes")
+            flows = ", ".join(sorted(_FLOWS))
+            raise r.error("flow", f"expected one of {flows}, got {button.flow!r}")
+        for field, text, limit in (("name", button.name, 16), ("key", button.key, 128)):
+            size = len(text.encode("utf-8"))
+            if size > limit:
+                raise r.error(field, f"WeChat allows at most {limit} bytes (UTF-8), got {size}")
         buttons.append(button)
     if not 1 <= len(buttons) <= 3:
-        raise MenuError(f"{path.name}: WeChat allows 1 to 3 top-level buttons")
+        raise doc.error("buttons", f"WeChat allows 1 to 3 top-level buttons, got {len(buttons)}")
     return Menu(tuple(buttons))
