@@ -203,7 +203,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="wxloan-bench-") as name:
         tmp = Path(name)
         if args.growth:
-            from wxloan.storage.maintenance import prefill_synthetic
+            from tests.perf.prefill import prefill_synthetic
 
             loaded_db = tmp / "loaded.db"
             started = time.monotonic()

@@ -1,6 +1,9 @@
-"""Bulk operations outside the message path: synthetic data for the growth benchmark.
+"""Synthetic data in bulk: a database as large as production's, in seconds.
 
-Lives in ``storage/`` because only this package writes SQL. Not used by the service.
+For the growth benchmark (``bench.py --growth``), the live purge (``purge_live.py``) and
+the retention and ``wxloan purge`` tests. Test data, not the service, so it lives with the
+benchmarks (it was ``storage/maintenance.py``); the schema comes from the service's own
+migrations, so it is the real one.
 """
 
 from __future__ import annotations
@@ -12,7 +15,7 @@ from pathlib import Path
 
 from sqlite_utils import Database
 
-from .migrations import apply_migrations
+from wxloan.storage.migrations import apply_migrations
 
 __all__ = ["prefill_synthetic"]
 

@@ -7,8 +7,8 @@ Run (from the repository root; not part of pytest)::
     python -m tests.perf.purge_live --baseline          # the old one-transaction purge
 
 What it does, as an operator would: prefills a database with ``--messages`` messages a
-day old (``storage.maintenance.prefill_synthetic``: 100,000 users, their sessions, a
-processed key per inbound message); switches it to ``auto_vacuum=INCREMENTAL`` (one full
+day old (``tests/perf/prefill.py``: 100,000 users, their sessions, a processed key per
+inbound message); switches it to ``auto_vacuum=INCREMENTAL`` (one full
 ``VACUUM`` before anything serves it: what the first ``purge --vacuum`` does) unless
 ``--vacuum full|none``; starts ``python -m bot serve`` on 127.0.0.1 (pinned to core 0);
 sends signed safe-mode pushes at a fixed rate from new users in multi-turn conversations
@@ -183,7 +183,7 @@ async def _load(port: int, requests: list[tuple[str, str]], rate: float, max_inf
 
 
 def _prepare(path: Path, messages: int, users: int, vacuum: str) -> str:
-    from wxloan.storage.maintenance import prefill_synthetic
+    from tests.perf.prefill import prefill_synthetic
 
     started = time.monotonic()
     prefill_synthetic(path, users=users, messages=messages)

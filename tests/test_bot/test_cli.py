@@ -136,7 +136,7 @@ async def test_purge_dry_run_prints_the_rows_per_table_and_changes_nothing(
 
 
 async def test_purge_vacuum_shrinks_the_file_and_says_how_much(tmp_path, capsys):
-    from wxloan.storage.maintenance import prefill_synthetic
+    from tests.perf.prefill import prefill_synthetic
 
     path = tmp_path / "big.db"
     prefill_synthetic(path, users=200, messages=20_000)

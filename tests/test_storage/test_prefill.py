@@ -1,5 +1,5 @@
 from wxloan.storage import open_store
-from wxloan.storage.maintenance import prefill_synthetic
+from tests.perf.prefill import prefill_synthetic
 from tests.conftest import rows
 
 

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from wxloan.storage import NoDatabaseError, OutboundRecord, Session, TurnRecord, open_store, retention
-from wxloan.storage.maintenance import prefill_synthetic
+from tests.perf.prefill import prefill_synthetic
 from wxloan.storage.store import ReadOnlyStore
 
 OLD_MESSAGES = 200
