@@ -28,6 +28,10 @@ only a full ``VACUUM`` can shrink the file: it rewrites the whole file and holds
 lock throughout (the server's writes queue on the flock until it ends), so it is for a quiet
 moment; it also switches the file to ``auto_vacuum=INCREMENTAL`` so that later purges can
 reclaim space live.
+
+Over 400 lines on purpose: the purge and the vacuum are one job (give space back while a
+server writes) and share its discipline — the writer's ``flock``, the connection settings,
+steps sized by time with a pause — which two modules would have to keep in step.
 """
 
 from __future__ import annotations
