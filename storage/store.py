@@ -31,10 +31,10 @@ __all__ = ["DayStats", "ReadOnlyStore", "Store", "StoreStats", "open_store"]
 class Store:
     """Async façade over the wxloan SQLite file: the SQLite :class:`StoreBackend`.
 
-    The method docstrings here are short; the contract is :class:`StoreBackend`'s.
     Create with :func:`open_store`; close with :meth:`close`. Writes run on the writer
     thread in group commits and the per-message reads ride along (:mod:`.engine`); rare
-    reads run inline on a read-only connection.
+    reads run inline on a read-only connection. The method docstrings here are short:
+    the contract is :class:`StoreBackend`'s.
     """
 
     def __init__(self, path: Path) -> None:
