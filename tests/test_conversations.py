@@ -11,6 +11,8 @@ Each file is one conversation with one user::
           says: [card_assessment]  # these templates, in this order, make up the reply
           contains: [590≥580分]    # every string must be in the reply (figures, not copy)
           not_contains: [保证]     # none may be
+          # a date is written "{today}", "{today+90d}", "{today-7d}": the turn's day
+          # (China time) moved by that many days, spelt as the bot spells it (2027年3月2日)
           silent: false            # true: the answer is "success" (no bubble)
           flow: eligibility        # the session's flow afterwards (null = idle)
           step: pay_score          # the pending question afterwards
@@ -24,13 +26,16 @@ session is read back from the database file as an operator would. ``wxloan chat`
 
 from __future__ import annotations
 
+import datetime as dt
 import itertools
 import json
+import re
 from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
+from wxloan.handlers import CHINA_TZ
 
 from tests.conftest import rows
 from tests.wechat import Reply, WeChat, message_xml
@@ -38,6 +43,7 @@ from tests.wechat import Reply, WeChat, message_xml
 CONVERSATIONS = Path(__file__).with_name("conversations")
 _ids = itertools.count(7_000_000_000)
 _TURN_KEYS = {"send", "voice", "click", "event", "media"}
+_DATE = re.compile(r"\{today(?:([+-]\d+)d)?\}")
 
 
 def _files() -> list[Path]:
@@ -72,6 +78,30 @@ def _as_list(value: Any) -> list[str]:
     return [str(v) for v in value] if isinstance(value, list) else [str(value)]
 
 
+def _needles(expect: dict[str, Any], key: str, where: str, now: float) -> list[str]:
+    """The strings of ``contains``/``not_contains``, dates spelt out.
+
+    Items must be YAML strings (unquoted, ``916.80`` is the number 916.8). Quote anything
+    with a comma too: a flow list splits ``[额度5,000元]`` into ``额度5`` and ``000元``.
+    """
+    value = expect.get(key, [])
+    items = value if isinstance(value, list) else [value]
+    for item in items:
+        assert isinstance(item, str), f"{where}: {key} item {item!r} must be a quoted string"
+    return [_dated(item, now) for item in items]
+
+
+def _dated(needle: str, now: float) -> str:
+    """``{today+90d}`` → the date 90 days after ``now``'s day, as the bot writes it."""
+    today = dt.datetime.fromtimestamp(now, CHINA_TZ).date()
+
+    def spell(match: re.Match[str]) -> str:
+        day = today + dt.timedelta(days=int(match.group(1) or 0))
+        return f"{day.year}年{day.month}月{day.day}日"
+
+    return _DATE.sub(spell, needle)
+
+
 async def play(script: dict[str, Any], wechat: WeChat, db_path: Path, clock: Any,
                openid: str, label: str) -> None:
     """Play one transcript against a running app and check every expectation."""
@@ -93,9 +123,9 @@ async def play(script: dict[str, Any], wechat: WeChat, db_path: Path, clock: Any
         if "says" in expect:
             says = list(reply.templates)
             assert says == _as_list(expect["says"]), f"{where}: templates {says}:\n{text}"
-        for needle in _as_list(expect.get("contains", [])):
+        for needle in _needles(expect, "contains", where, clock()):
             assert needle in text, f"{where}: {needle!r} not in reply:\n{text}"
-        for needle in _as_list(expect.get("not_contains", [])):
+        for needle in _needles(expect, "not_contains", where, clock()):
             assert needle not in text, f"{where}: {needle!r} must not be in reply:\n{text}"
         if {"flow", "step", "slots", "no_slots"} & set(expect):
             flow, step, slots = _session(db_path, openid)
