@@ -204,7 +204,9 @@ async def test_slow_replies_are_flagged(sim, monkeypatch):
     assert all(m["slow"] for m in data["messages"]) and data["messages"]
 
 
-async def test_transcript_is_a_conversation_test(sim, tmp_path, make_wechat, db_path, clock):
+async def test_transcript_is_a_conversation_test(
+    sim, tmp_path, make_wechat, settings, db_path, clock
+):
     openid = await new_user(sim)
     await send(sim, openid, kind="subscribe", mode="safe")
     await send(sim, openid, kind="click", key="ELIGIBILITY", mode="safe")
@@ -232,7 +234,7 @@ async def test_transcript_is_a_conversation_test(sim, tmp_path, make_wechat, db_
     # The saved file passes as a conversation test, replayed on a fresh webhook.
     saved = tmp_path / "recorded.yaml"
     saved.write_text(text, encoding="utf-8")
-    await replay_conversation(saved, make_wechat, db_path, clock)
+    await replay_conversation(saved, make_wechat, settings, db_path, clock)
 
 
 async def test_reset_starts_a_new_user_with_an_empty_transcript(sim):
