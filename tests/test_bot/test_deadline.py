@@ -6,7 +6,6 @@ import asyncio
 import gc
 import json
 import logging
-import time
 from dataclasses import dataclass, field
 
 import pytest
@@ -43,12 +42,9 @@ def _stored(db_path, msg_id: int) -> tuple[str, str] | None:
 async def test_slow_handler_is_answered_success_before_the_deadline(make_wechat, fast_settings):
     sender = FakeSender(delivered=True)
     wechat = await make_wechat(fast_settings, router=echo_router(delay=SLOW), sender=sender)
-    started = time.monotonic()
     reply = await wechat.text("user-slow", "慢慢想")
-    elapsed = time.monotonic() - started
     assert reply.status == 200
-    assert reply.body == "success"
-    assert elapsed < 0.5
+    assert reply.body == "success"  # the handler takes 0.6 s: only the deadline answers this
 
 
 async def test_without_api_a_slow_reply_is_held_past_the_deadline_and_stored(

@@ -23,7 +23,6 @@ import json
 import logging
 import random
 import re
-import time
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
@@ -603,7 +602,6 @@ ECHO_PLAN = [
 async def test_ten_thousand_signed_mutants_never_get_a_5xx(
     fuzz_settings: Settings, aiohttp_client: Any, clock: Any, errors_logged: list[Any]
 ) -> None:
-    started = time.monotonic()
     app = create_app(fuzz_settings, router=echo_router(), clock=clock)
     client = await aiohttp_client(app)
     now = int(clock())
@@ -617,7 +615,8 @@ async def test_ten_thousand_signed_mutants_never_get_a_5xx(
                       if (p, m) == (endpoint.path, mode) and s != 200)
         assert 0.05 * answered < refused < 0.95 * answered, (endpoint.path, mode, counts)
     await _normal_text_still_answers(client, now, "你好")
-    assert time.monotonic() - started < 60
+    # Its run time (under 60 s, see the README) is watched, not asserted: a timed test
+    # fails on a loaded machine for no fault of the code.
 
 
 async def test_mutants_through_the_real_dialogue_never_get_a_5xx(
