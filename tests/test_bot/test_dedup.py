@@ -6,9 +6,10 @@ import asyncio
 
 import pytest
 
-from wxloan.handlers.contract import Outcome, Turn
 from tests.conftest import rows
 from tests.wechat import message_xml
+from wxloan.handlers import Flow
+from wxloan.handlers.contract import Outcome, Turn
 
 from .support import MENU, WELCOME, count, echo_router, new_msg_id, router_for, say, text_xml
 
@@ -97,7 +98,7 @@ def _counting_router(calls: list[tuple[str | None, int]]):
     async def count_turns(turn: Turn) -> Outcome:
         seen = int(turn.state.slots.get("count", 0))
         calls.append((turn.state.flow, seen))
-        return turn.goto("counting", "next", say(f"count={seen + 1}"), slots={"count": seen + 1})
+        return turn.goto(Flow.CALCULATOR, "next", say(f"count={seen + 1}"), slots={"count": seen + 1})
 
     return router_for(count_turns)
 
@@ -119,9 +120,9 @@ async def test_restart_keeps_stored_replies_and_session_state(make_wechat, setti
 
     following = await app_b.text("user-r", "二")
     assert following.content == "count=2"
-    assert calls_b == [("counting", 1)]
+    assert calls_b == [(Flow.CALCULATOR, 1)]
     assert rows(db_path, "SELECT flow, step, slots FROM sessions") == [
-        ("counting", "next", '{"count":2}')
+        ("calculator", "next", '{"count":2}')
     ]
 
 
