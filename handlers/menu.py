@@ -13,11 +13,14 @@ from pathlib import Path
 
 from wxloan.knowledge.reader import TableReader
 
+from .states import Flow
+
 __all__ = ["MENU_PATH", "Menu", "MenuButton", "MenuError", "load_menu"]
 
 MENU_PATH = Path(__file__).resolve().parents[1] / "knowledge" / "data" / "menu.toml"
 
-_FLOWS = frozenset({"eligibility", "rejection", "limits"})
+#: The flows a button may start: the questionnaires (the one Flow enum, not a copy of it).
+_FLOWS = frozenset(flow.value for flow in (Flow.ELIGIBILITY, Flow.REJECTION, Flow.LIMITS))
 
 
 class MenuError(ValueError):
