@@ -7,7 +7,7 @@ Run (from the repository root, after ``pip install -e '.[test]'`` and ``apt-get 
     python -m tests.perf.bench --growth        # 1,000,000 stored messages vs. an empty db
     python -m tests.perf.bench --workers 2     # 2 worker processes vs. 1
 
-Each server is started as a user would (``python -m bot serve``), with a fresh database in a
+Each server is started as a user would (``python -m wxloan serve``), with a fresh database in a
 temp dir, pinned to core 0 with ``taskset``; ``wrk`` runs on core 1 with 64 connections
 for a fixed duration, cycling through pre-generated signed requests (thousands of users
 in multi-turn conversations, unique MsgIds, fresh timestamps). Loopback only; every

@@ -10,7 +10,7 @@ What it does, as an operator would: prefills a database with ``--messages`` mess
 day old (``tests/perf/prefill.py``: 100,000 users, their sessions, a processed key per
 inbound message); switches it to ``auto_vacuum=INCREMENTAL`` (one full
 ``VACUUM`` before anything serves it: what the first ``purge --vacuum`` does) unless
-``--vacuum full|none``; starts ``python -m bot serve`` on 127.0.0.1 (pinned to core 0);
+``--vacuum full|none``; starts ``python -m wxloan serve`` on 127.0.0.1 (pinned to core 0);
 sends signed safe-mode pushes at a fixed rate from new users in multi-turn conversations
 (open loop: one every 1/rate s whatever the answers, at most ``--max-inflight`` waiting);
 after ``--warmup`` s runs ``wxloan purge --older-than DAYS --yes [--vacuum]`` as a second
