@@ -32,6 +32,11 @@ SOCIAL_INTENTS: Final = frozenset(
         "more",
         "human",
         "menu_choice",
+        "end_handoff",
+        "bot_identity",
+        "correction",
+        "impatient",
+        "detailed",
     }
 )
 """Intents about the conversation itself rather than about loans."""

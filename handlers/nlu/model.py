@@ -48,6 +48,21 @@ INTENT_IDS: Final[tuple[str, ...]] = (
     "more",
     "human",
     "menu_choice",
+    # answer-first dialogue (issue 12)
+    "scam_aftermath",  # "我已经转了钱怎么办": what to do after paying or sharing a code
+    "end_handoff",  # 结束人工 / 回到机器人
+    "bot_identity",  # 你是机器人吗 (answered, never a transfer)
+    "correction",  # 说错了 / 应该是 …: the value corrects the last fact given
+    "impatient",  # 直接说结果 / 别问了: the verdict now, with what is known
+    "detailed",  # 详细评估: keep refining with the questions that still matter
+    "last_result",  # 上次的评估结果
+    "product_info",  # one product's figures (微粒贷利率多少, We2000最高多少)
+    "group_info",  # a group's limit and requirements (学生额度上限是多少)
+    "materials_info",  # what a material brings (上传房产证能提多少)
+    "risk_grades",  # what A/B/C grades mean
+    "discount",  # first-loan discount
+    "rate_conversion",  # daily rate <-> APR
+    "uncovered",  # a question the article does not answer (提前还款怎么操作)
 )
 
 SCAM_PATTERN_IDS: Final[tuple[str, ...]] = (
@@ -57,6 +72,11 @@ SCAM_PATTERN_IDS: Final[tuple[str, ...]] = (
     "verification_code",
     "safe_account",
     "impersonation",
+    "phishing_link",  # SMS/links claiming a raised limit or a refund
+    "unknown_app",  # "download this app to borrow"
+    "credit_repair",  # fees to "repair" a credit report
+    "campus_loan_cancel",  # "your campus loan must be cancelled"
+    "refund",  # fake refunds / claims
 )
 
 SlotKind = Literal[
