@@ -48,6 +48,7 @@ from .diagnosis import diagnose_rejection
 from .enums import (
     Evidence,
     Identity,
+    Lean,
     Material,
     Overdue,
     Purpose,
@@ -99,6 +100,7 @@ __all__ = [
     "Instalment",
     "KnowledgeBase",
     "KnowledgeError",
+    "Lean",
     "LimitPlan",
     "Material",
     "Overdue",

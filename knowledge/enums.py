@@ -73,6 +73,21 @@ class Status(StrEnum):
     UNKNOWN = "unknown"  # some value that could still make it "no" is unknown
 
 
+class Lean(StrEnum):
+    """Where a product stands on what is known so far (the answer-first verdict).
+
+    A :class:`Status` waits for every blocking field; a lean answers now: a known value
+    already fails (``no``), every threshold that could be checked is met and only the
+    rarely-failing conditions are open (``likely``: "fits, provided …"), or the value
+    that decides it, the pay score, is still unknown (``depends``).
+    """
+
+    YES = "yes"  # status yes: every reference threshold known and met
+    LIKELY = "likely"  # the pay score (and group) fit; hard conditions still unconfirmed
+    DEPENDS = "depends"  # the deciding threshold (pay score) is unknown
+    NO = "no"  # a known value fails a threshold or a hard rule
+
+
 class RiskGrade(StrEnum):
     """The article's daily risk grades (section 5)."""
 

@@ -9,9 +9,13 @@ pay score 850, …), which exposes fields that matter only together with others
 (the A risk grade needs several facts at once). So the questionnaire never asks
 what cannot matter, and stays in step with the rules without a second copy of them.
 
-Order = the fixed priority per flow below: a current overdue first (it ends the
-questionnaire at once), then the pay score (it moves every product and every
-figure), then the other hard stops, then what moves the most products or figures.
+Order = the fixed priority per flow below, most informative first, because the
+dialogue answers first and asks at most one or two questions before its verdict:
+eligibility asks the pay score first (it decides which of the three products fit
+and every figure), then a current overdue (it closes all three), then the group (a
+student fits only We2000), then the rarely-failing hard stops; rejection asks what
+the message said, then when; limits asks which materials the user has, then the
+on-time streak.
 A decided case (current overdue; for eligibility also a failed real-name/face
 check, an abnormal account or a banned purpose) has nothing more to ask.
 
@@ -39,22 +43,22 @@ __all__ = ["PRIORITY", "next_question", "next_questions"]
 #: Fields each flow may ask about, most important first.
 PRIORITY: Mapping[Questionnaire, tuple[str, ...]] = {
     Questionnaire.ELIGIBILITY: (
-        "overdue",
         "pay_score",
+        "overdue",
+        "identity",
         "real_name_verified",
         "face_verified",
         "account_normal",
         "purpose",
-        "identity",
         "inquiries_3m",
         "rejected_before",
         "payments_per_week",
         "pay_history_months",
     ),
     Questionnaire.REJECTION: (
-        "overdue",
         "rejection_hint",
         "rejected_on",
+        "overdue",
         "inquiries_3m",
         "pay_score",
         "payments_per_week",
@@ -63,10 +67,10 @@ PRIORITY: Mapping[Questionnaire, tuple[str, ...]] = {
         "identity",
     ),
     Questionnaire.LIMITS: (
-        "overdue",
         "materials",
-        "identity",
         "ontime_periods",
+        "overdue",
+        "identity",
         "lingqiantong_balance",
     ),
 }

@@ -14,7 +14,7 @@ from datetime import date
 from decimal import Decimal
 from typing import Generic, TypeVar
 
-from .enums import Evidence, Identity, Purpose, RiskGrade, Status
+from .enums import Evidence, Identity, Lean, Purpose, RiskGrade, Status
 from .errors import UnknownEntryError
 
 __all__ = [
@@ -87,6 +87,22 @@ class ProductVerdict:
             [(self.product_source,), *(r.sources for r in self.reasons + self.pricing)]
         )
 
+    @property
+    def pending(self) -> tuple[str, ...]:
+        """Fields still unknown that could turn this product to "no", in rule order."""
+        return tuple(
+            str(r.params["field"]) for r in self.reasons if r.code == "field_unknown"
+        )
+
+    @property
+    def lean(self) -> Lean:
+        """The verdict on what is known now (see :class:`~knowledge.enums.Lean`)."""
+        if self.status is Status.YES:
+            return Lean.YES
+        if self.status is Status.NO:
+            return Lean.NO
+        return Lean.DEPENDS if "pay_score" in self.pending else Lean.LIKELY
+
 
 @dataclass(frozen=True, slots=True)
 class RiskEstimate:
@@ -150,6 +166,16 @@ class Assessment:
     factors: tuple[Reason, ...]
     reminders: tuple[Reason, ...]
     decided: bool
+
+    @property
+    def useful(self) -> bool:
+        """True when some product's verdict is already decided or likely (not all "depends")."""
+        return any(v.lean is not Lean.DEPENDS for v in self.verdicts)
+
+    @property
+    def pending(self) -> tuple[str, ...]:
+        """Every field still open for some product, in rule order, without repeats."""
+        return tuple(dict.fromkeys(f for v in self.verdicts for f in v.pending))
 
     def verdict(self, product: str) -> ProductVerdict:
         """The verdict for one product key."""

@@ -53,12 +53,13 @@ def test_empty_profile_eligibility_order(kb: KnowledgeBase) -> None:
     assert _fields(ApplicantProfile(), kb, "eligibility") == list(PRIORITY[Questionnaire.ELIGIBILITY])
 
 
-def test_overdue_then_pay_score_then_the_other_hard_stops(kb: KnowledgeBase) -> None:
-    """A current overdue decides at once; the pay score moves every product and figure."""
+def test_pay_score_then_overdue_then_group_then_the_other_hard_stops(kb: KnowledgeBase) -> None:
+    """The pay score decides which products fit; a current overdue closes all three."""
     fields = _fields(ApplicantProfile(), kb, "eligibility")
-    assert fields[:6] == [
-        "overdue",
+    assert fields[:7] == [
         "pay_score",
+        "overdue",
+        "identity",
         "real_name_verified",
         "face_verified",
         "account_normal",
@@ -101,10 +102,10 @@ def test_fully_known_profile_has_nothing_to_ask(kb: KnowledgeBase) -> None:
 
 def test_limits_flow(kb: KnowledgeBase) -> None:
     assert _fields(ApplicantProfile(), kb, "limits") == [
-        "overdue",
         "materials",
-        "identity",
         "ontime_periods",
+        "overdue",
+        "identity",
         "lingqiantong_balance",
     ]
     holds_business = ApplicantProfile(
@@ -115,7 +116,7 @@ def test_limits_flow(kb: KnowledgeBase) -> None:
 
 def test_rejection_flow(kb: KnowledgeBase) -> None:
     fields = _fields(ApplicantProfile(), kb, "rejection")
-    assert fields[:3] == ["overdue", "rejection_hint", "rejected_on"]
+    assert fields[:3] == ["rejection_hint", "rejected_on", "overdue"]
     assert set(fields) <= set(PRIORITY[Questionnaire.REJECTION])
 
 
