@@ -9,10 +9,14 @@ from .contract import Kind
 from .routing import Router
 
 from .flows import resume_says
+from .memory import Memory
 
 __all__ = ["router"]
 
 router = Router("commands")
+
+#: Sources shown per "为什么" / "更多" bubble (each is a sentence of the article).
+WHY_BATCH = 4
 
 
 def _intent(name: str) -> Callable[[Turn], bool]:
@@ -40,11 +44,14 @@ async def cancel(turn: Turn) -> Outcome:
 
 @router.on(Kind.TEXT, when=_intent("more"))
 async def next_page(turn: Turn) -> Outcome:
-    """Hand over the next waiting page of a long answer."""
+    """"更多" continues exactly what was announced: a long reply's next page, or more sources."""
     pages = list(turn.state.pending_pages)
-    if not pages:
-        return turn.stay(Say("no_more"), *resume_says(turn), pending_pages=())
-    return turn.stay(Say("more_page", {"text": pages[0]}), pending_pages=tuple(pages[1:]))
+    if pages:
+        return turn.stay(Say("more_page", {"text": pages[0]}), pending_pages=tuple(pages[1:]))
+    memory = turn.memory()
+    if memory.last and memory.last.get("why_at"):
+        return _why_batch(turn, memory, first=False)
+    return turn.stay(Say("no_more"), *resume_says(turn), pending_pages=())
 
 
 @router.on(Kind.TEXT, when=_intent("why"))
@@ -56,8 +63,20 @@ async def why(turn: Turn) -> Outcome:
         return turn.stay(*resume)  # "why do you ask?": the question carries its reason
     if not memory.last or not memory.last.get("sources"):
         return turn.stay(Say("why_nothing"))
+    memory.last["why_at"] = 0
+    return _why_batch(turn, memory, first=True)
+
+
+def _why_batch(turn: Turn, memory: Memory, first: bool) -> Outcome:
+    """The next :data:`WHY_BATCH` sources; "更多" continues from where this one stops."""
+    assert memory.last is not None
     kb = turn.services.kb
-    entries = kb.explain(tuple(memory.last["sources"]))
-    return turn.stay(
-        Say("card_why", {"entries": entries, "topic": memory.last.get("topic", ""), "kb": kb})
-    )
+    sources = list(memory.last.get("sources", []))
+    start = int(memory.last.get("why_at", 0))
+    batch = kb.explain(tuple(sources[start:start + WHY_BATCH]))
+    end = start + len(batch)
+    remaining = len(sources) - end
+    memory.last["why_at"] = end if remaining else 0
+    context = {"entries": batch, "remaining": remaining, "first": first,
+               "topic": memory.last.get("topic", ""), "kb": kb}
+    return turn.stay(Say("card_why", context), slots=memory.to_slots())

@@ -1,24 +1,34 @@
-"""Routes into and through the three flows.
+"""Routes into and through the three flows, answer first.
 
 Inside a flow, a message that carries an answer (or nothing recognisable) goes to the
 flow; a side question is answered elsewhere and the pending question asked again. From
-idle, an intent, a menu number or a message full of facts starts the matching flow.
+idle, an intent, a menu number or a message full of facts starts the matching flow,
+whose first reply already carries the verdict those facts allow.
+
+Before that: a message about someone else is answered about them and stored nowhere;
+a correction ("说错了，是710") re-reads its value for the fact given last; impatience
+("直接说结果") gets the card now; "详细评估" keeps refining.
 """
 
 from __future__ import annotations
 
-from .contract import Outcome, Turn
-from .contract import Kind
-from .routing import Router
+from wxloan.knowledge import ApplicantProfile
 
+from .contract import Kind, Outcome, Say, Turn
 from .flows import (
+    acknowledge,
+    advance,
     answer_in_flow,
+    conclude,
     has_answer,
     has_facts,
     in_question_flow,
     resume_says,
     start_flow,
+    verdict_about,
 )
+from .memory import Memory
+from .routing import Router
 from .states import Flow
 
 __all__ = ["router"]
@@ -33,6 +43,80 @@ _FLOW_INTENTS = {
     "rejection": Flow.REJECTION,
     "limit_raise": Flow.LIMITS,
 }
+#: Questions about someone else that the eligibility verdict answers.
+_ABOUT_OTHER_INTENTS = frozenset({"eligibility", "special_groups", "group_info", "requirements"})
+
+
+def _last_flow(memory: Memory) -> Flow | None:
+    stored = (memory.last or {}).get("flow")
+    return Flow.decode(stored) if isinstance(stored, str) else None
+
+
+def _about_someone_else(turn: Turn) -> bool:
+    u = turn.understanding
+    return u.third_party and (has_facts(turn) or bool(_ABOUT_OTHER_INTENTS & set(u.intents)))
+
+
+@router.on(Kind.TEXT, when=_about_someone_else)
+async def about_someone_else(turn: Turn) -> Outcome:
+    """"我老婆是学生，她能办吗": that person's verdict; the user's own profile is untouched."""
+    other = Memory(profile=ApplicantProfile())
+    other.absorb(turn.understanding, turn.today, None)
+    return turn.stay(*verdict_about(turn, other.profile), *resume_says(turn))
+
+
+def _corrects_a_fact(turn: Turn) -> bool:
+    return turn.understanding.intent == "correction" and bool(turn.memory().recent)
+
+
+@router.on(Kind.TEXT, when=_corrects_a_fact)
+async def correction(turn: Turn) -> Outcome:
+    """"刚才说错了，是710": the value replaces the fact given last; later cards use it."""
+    memory = turn.memory()
+    understanding = turn.understanding
+    if not has_facts(turn):  # a bare value: it is the last fact's, not the pending question's
+        understanding = turn.services.interpret(turn.message.text, memory.recent[0])
+    changed = memory.absorb(understanding, turn.today, memory.recent[0])
+    lead = acknowledge(turn, memory, changed, corrected=True)
+    if not changed:
+        return turn.stay(Say("correction_unclear"), *resume_says(turn))
+    flow = turn.state.flow
+    if flow is not None and in_question_flow(turn):
+        return advance(turn, memory, flow, lead)
+    last = _last_flow(memory)
+    if last is not None:
+        return conclude(turn, memory, last, lead)  # the corrected value, in a new card
+    return turn.stay(*lead, slots=memory.to_slots())
+
+
+@router.on(Kind.TEXT, when=lambda turn: turn.understanding.intent == "impatient")
+async def impatient(turn: Turn) -> Outcome:
+    """"直接说结果": the card now, with what is known, and what is still unknown."""
+    memory = turn.memory()
+    changed = memory.absorb(turn.understanding, turn.today, None)
+    lead = acknowledge(turn, memory, changed)
+    flow = turn.state.flow if in_question_flow(turn) else _last_flow(memory)
+    if flow is None:
+        flow = Flow.ELIGIBILITY
+        if not memory.profile.to_mapping():
+            return start_flow(turn, flow, memory, lead)  # nothing known: the one question
+    return conclude(turn, memory, flow, lead)
+
+
+def _wants_detail(turn: Turn) -> bool:
+    return turn.understanding.intent == "detailed"
+
+
+@router.on(Kind.TEXT, when=_wants_detail)
+async def detailed(turn: Turn) -> Outcome:
+    """"详细评估": keep asking what can still change the answer, one question a turn."""
+    memory = turn.memory()
+    flow = turn.state.flow if in_question_flow(turn) else _last_flow(memory)
+    memory.absorb(turn.understanding, turn.today, None)
+    if flow is None:
+        return start_flow(turn, Flow.ELIGIBILITY, memory)
+    memory.detailed = True
+    return advance(turn, memory, flow, verdict=in_question_flow(turn))
 
 
 def _answers_pending_question(turn: Turn) -> bool:
@@ -67,12 +151,13 @@ def _flow_requested(turn: Turn) -> Flow | None:
 
 @router.on(Kind.TEXT)
 async def flow_start(turn: Turn) -> Outcome | None:
-    """Start (or switch to) a flow, taking any facts the message already carries."""
+    """Start (or switch to) a flow; its first reply answers from the facts already given."""
     flow = _flow_requested(turn)
     if flow is None:
         return None  # not a request for a flow: the next route's
-    if flow == turn.state.flow and turn.state.step:
-        return turn.stay(*resume_says(turn))  # already there: just ask the pending question
     memory = turn.memory()
-    memory.absorb(turn.understanding, turn.today, None)
-    return start_flow(turn, flow, memory)
+    changed = memory.absorb(turn.understanding, turn.today, None)
+    lead = acknowledge(turn, memory, changed)
+    if flow == turn.state.flow and turn.state.step and not changed:
+        return turn.stay(*resume_says(turn))  # already there: just ask the pending question
+    return start_flow(turn, flow, memory, lead)

@@ -1,53 +1,75 @@
-"""The three guided flows: eligibility questionnaire, rejection diagnosis, limit tips.
+"""The three guided flows, answer first: eligibility, rejection diagnosis, limit plan.
 
-Each turn a flow asks the assessment core what still matters (``next_questions``), asks
-the most important unknown field, one at a time, and concludes with a card as soon as
-nothing left could change the answer. Handlers decide nothing about credit themselves.
+The policy (issue 12): every reply first gives the verdict the known facts allow, per
+product, then asks at most one question, the one the core ranks most informative.
+After :data:`QUICK_QUESTIONS` questions the flow concludes with its card, even if some
+fields are still open; the card says what is still unknown, and "详细评估" keeps asking
+only what the core says can still change the answer. Facts are taken whenever they
+come and acknowledged in a few words. Handlers decide nothing about credit themselves:
+the verdicts, causes and plans are the core's (``assess``, ``diagnose_rejection``,
+``limit_plan``, ``next_question``).
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from .contract import Outcome, Say, Turn
-from wxloan.knowledge import ApplicantProfile, KnowledgeBase, assess, diagnose_rejection, limit_plan
+from wxloan.knowledge import (
+    ApplicantProfile,
+    Evidence,
+    KnowledgeBase,
+    assess,
+    diagnose_rejection,
+    limit_plan,
+)
 
+from .contract import Outcome, Say, Turn
 from .memory import PROFILE_FIELDS, Memory
 from .states import Flow
 
 __all__ = [
+    "DETAILED_BUDGET",
     "MAX_TRIES",
-    "QUESTION_BUDGET",
+    "QUICK_QUESTIONS",
+    "VERIFICATION",
+    "VERIFICATION_FIELDS",
+    "acknowledge",
     "advance",
     "ask_again",
+    "conclude",
+    "has_answer",
+    "has_facts",
+    "in_question_flow",
     "resume_says",
     "start_flow",
+    "verdict_about",
 ]
 
 #: Unusable answers to one question before it is skipped.
 MAX_TRIES = 3
-#: Most questions a flow asks before concluding with what it has (limits: "at most two").
-QUESTION_BUDGET = {Flow.ELIGIBILITY: 8, Flow.REJECTION: 6, Flow.LIMITS: 2}
-_QUESTION_FLOWS = frozenset(QUESTION_BUDGET)
+#: Questions asked before the verdict card: a WeChat user answers two at most.
+QUICK_QUESTIONS = 2
+#: A ceiling for "详细评估" (the core stops earlier when nothing else can matter).
+DETAILED_BUDGET = {Flow.ELIGIBILITY: 10, Flow.REJECTION: 8, Flow.LIMITS: 5}
+_QUESTION_FLOWS = frozenset(DETAILED_BUDGET)
 #: The three identity checks are asked as one question ("verification") while all are
 #: unknown: nearly everyone answers "yes" to all three, and three questions would tire.
 VERIFICATION_FIELDS = ("real_name_verified", "face_verified", "account_normal")
 VERIFICATION = "verification"
 
 
-def _ask(turn: Turn, memory: Memory, field: str, attempt: int = 0,
-         invalid_value: int | None = None) -> Say:
-    position = memory.asked.index(field) + 1 if field in memory.asked else len(memory.asked) + 1
+def _ask(turn: Turn, field: str, attempt: int = 0, invalid_value: int | None = None,
+         understood: bool = False) -> Say:
     return Say(
         "ask",
         {
             "field": field,
             "attempt": attempt,
             "invalid_value": invalid_value,
-            "position": position,
+            "understood": understood,
             "kb": turn.services.kb,
         },
     )
@@ -59,103 +81,182 @@ def _pending(turn: Turn, memory: Memory, flow: Flow) -> str | None:
     return services.next_question(memory.profile, flow.value, frozenset(memory.skipped))
 
 
-def advance(turn: Turn, memory: Memory, flow: Flow, lead: tuple[Say, ...] = ()) -> Outcome:
-    """Ask the next question that matters, or conclude the flow with its card."""
-    field = _pending(turn, memory, flow)
-    budget_left = QUESTION_BUDGET[flow] - len(memory.asked)
-    if field is not None and (budget_left > 0 or field in memory.asked):
-        if field in VERIFICATION_FIELDS and VERIFICATION not in memory.skipped and all(
-            getattr(memory.profile, name) is None for name in VERIFICATION_FIELDS
-        ):
-            field = VERIFICATION
-        say = _ask(turn, memory, field)
-        if field not in memory.asked:
-            memory.asked.append(field)
-        return Outcome(says=lead + (say,), flow=flow, step=field, slots=memory.to_slots())
-    return _conclude(turn, memory, flow, lead)
+def _may_ask(memory: Memory, flow: Flow, field: str) -> bool:
+    if field in memory.asked:
+        return True  # asking again what is pending is not a new question
+    budget = DETAILED_BUDGET[flow] if memory.detailed else QUICK_QUESTIONS
+    return len(memory.asked) < budget
+
+
+def acknowledge(turn: Turn, memory: Memory, changed: Iterable[str],
+                corrected: bool = False) -> tuple[Say, ...]:
+    """"记下了：支付分590" for the facts a message set (nothing when it set none)."""
+    kb = turn.services.kb
+    fields = [f for f in sorted(changed) if f in PROFILE_FIELDS]
+    if not fields:
+        return ()
+    return (Say("ack", {"fields": fields, "profile": memory.profile, "corrected": corrected,
+                        "kb": kb}),)
 
 
 @dataclass(frozen=True, slots=True)
-class _Card:
-    """A flow's conclusion: the template, its context key, the result and its summary."""
+class _Result:
+    """A flow's answer on the known facts: the template, its context and what to record."""
 
     template: str
-    key: str
-    result: Any
+    context: dict[str, Any]
     summary: dict[str, Any]
+    sources: tuple[str, ...]
+    useful: bool
 
 
-def _eligibility_card(profile: ApplicantProfile, kb: KnowledgeBase, today: dt.date) -> _Card:
+def _eligibility(profile: ApplicantProfile, kb: KnowledgeBase, today: dt.date,
+                 products: list[str]) -> _Result:
     result = assess(profile, kb, today)
     summary = {
         "verdicts": {v.product: v.status.value for v in result.verdicts},
+        "leans": {v.product: v.lean.value for v in result.verdicts},
         "risk_grade": result.risk.grade.value if result.risk.grade else None,
         "channel": result.channel.channel,
         "decided": result.decided,
     }
-    return _Card("card_assessment", "a", result, summary)
+    order = {key: i for i, key in enumerate(products)}
+    verdicts = sorted(result.verdicts, key=lambda v: order.get(v.product, len(order)))
+    context = {"a": result, "verdicts": verdicts, "focus": products}
+    return _Result("assessment", context, summary, result.sources, result.useful)
 
 
-def _rejection_card(profile: ApplicantProfile, kb: KnowledgeBase, today: dt.date) -> _Card:
+def _rejection(profile: ApplicantProfile, kb: KnowledgeBase, today: dt.date,
+               products: list[str]) -> _Result:
     result = diagnose_rejection(profile, kb, today)
     summary = {
         "causes": [c.code for c in result.causes],
         "reapply_on": result.reapply_on.isoformat() if result.reapply_on else None,
     }
-    return _Card("card_diagnosis", "d", result, summary)
+    useful = any(c.evidence is not Evidence.ASSUMED for c in result.causes)
+    return _Result("diagnosis", {"d": result}, summary, result.sources, useful)
 
 
-def _limits_card(profile: ApplicantProfile, kb: KnowledgeBase, today: dt.date) -> _Card:
+def _limits(profile: ApplicantProfile, kb: KnowledgeBase, today: dt.date,
+            products: list[str]) -> _Result:
     result = limit_plan(profile, kb)
-    return _Card("card_limits", "plan", result, {"actions": [a.code for a in result.actions]})
+    summary = {"actions": [a.code for a in result.actions]}
+    return _Result("limits", {"plan": result}, summary, result.sources, True)
 
 
-_CARDS: dict[Flow, Callable[[ApplicantProfile, KnowledgeBase, dt.date], _Card]] = {
-    Flow.ELIGIBILITY: _eligibility_card,
-    Flow.REJECTION: _rejection_card,
-    Flow.LIMITS: _limits_card,
+_RESULTS: dict[Flow, Callable[[ApplicantProfile, KnowledgeBase, dt.date, list[str]], _Result]] = {
+    Flow.ELIGIBILITY: _eligibility,
+    Flow.REJECTION: _rejection,
+    Flow.LIMITS: _limits,
 }
+#: The short verdict shown while a question is still coming (the card concludes).
+_VERDICTS = {Flow.ELIGIBILITY: "verdict_eligibility", Flow.REJECTION: "verdict_rejection",
+             Flow.LIMITS: "card_limits"}
+#: Shown instead when nothing the user said decides anything yet ("depends on X").
+_BRIEFS = {Flow.ELIGIBILITY: "brief_eligibility", Flow.REJECTION: "brief_rejection",
+           Flow.LIMITS: "card_limits"}
 
 
-def _conclude(turn: Turn, memory: Memory, flow: Flow, lead: tuple[Say, ...]) -> Outcome:
-    """The flow's card from the core; recorded in ``assessments``; remembered for "为什么"."""
-    kb = turn.services.kb
-    profile = memory.profile
-    card = _CARDS[flow](profile, kb, turn.today)
-    memory.last = {"topic": card.template.removeprefix("card_"),
-                   "sources": list(card.result.sources)}
-    memory.start_flow()
-    context = {"kb": kb, "profile": profile, card.key: card.result}
-    return Outcome(
-        says=lead + (Say(card.template, context),),
-        flow=None,
-        step=None,
-        slots=memory.to_slots(),
-        assessment=(dict(profile.to_mapping()), {"flow": flow.value, **card.summary}),
-    )
+def _result(turn: Turn, memory: Memory, flow: Flow) -> _Result:
+    return _RESULTS[flow](memory.profile, turn.services.kb, turn.today, memory.products)
 
 
-def start_flow(turn: Turn, flow: Flow, memory: Memory | None = None) -> Outcome:
-    """Begin ``flow`` (menu click, 1/2/3, or an intent), keeping known facts.
+def _record(memory: Memory, flow: Flow, result: _Result, final: bool) -> tuple[Any, Any]:
+    return (dict(memory.profile.to_mapping()),
+            {"flow": flow.value, "final": final, **result.summary})
 
-    The intro ("I will ask a few questions") is shown only when there is something to ask.
+
+def _remember(memory: Memory, flow: Flow, result: _Result) -> None:
+    """What "为什么", "详细评估" and "上次的结果" continue from."""
+    memory.last = {"topic": result.template, "flow": flow.value, "sources": list(result.sources)}
+
+
+def advance(turn: Turn, memory: Memory, flow: Flow, lead: tuple[Say, ...] = (),
+            *, verdict: bool = True) -> Outcome:
+    """The verdict so far and the one question that matters most, or the concluding card.
+
+    :param verdict: show the verdict when it changed (False right after a card that
+        already showed it: "详细评估" goes straight to the question).
     """
+    field = _pending(turn, memory, flow)
+    if field is None or not _may_ask(memory, flow, field):
+        return conclude(turn, memory, flow, lead, still_open=field is not None)
+    if field in VERIFICATION_FIELDS and VERIFICATION not in memory.skipped and all(
+        getattr(memory.profile, name) is None for name in VERIFICATION_FIELDS
+    ):
+        field = VERIFICATION
+    result = _result(turn, memory, flow)
+    digest = repr(sorted(result.summary.items()))
+    says = list(lead)
+    assessment = None
+    if not verdict:
+        memory.shown = digest
+    if digest != memory.shown:  # an unchanged verdict is not repeated after every answer
+        template = _VERDICTS[flow] if result.useful else _BRIEFS[flow]
+        context = {"kb": turn.services.kb, "profile": memory.profile, **result.context}
+        says.append(Say(template, context))
+        memory.shown = digest
+        _remember(memory, flow, result)
+        assessment = _record(memory, flow, result, final=False) if result.useful else None
+    says.append(_ask(turn, field))
+    if field not in memory.asked:
+        memory.asked.append(field)
+    return Outcome(says=tuple(says), flow=flow, step=field, slots=memory.to_slots(),
+                   assessment=assessment)
+
+
+def conclude(turn: Turn, memory: Memory, flow: Flow, lead: tuple[Say, ...] = (),
+             still_open: bool | None = None) -> Outcome:
+    """The flow's card from the core, now; recorded in ``assessments``.
+
+    :param still_open: whether the core still has a question that could change the
+        answer (asked when None); the card then offers "详细评估".
+    """
+    kb = turn.services.kb
+    if still_open is None:
+        still_open = _pending(turn, memory, flow) is not None
+    result = _result(turn, memory, flow)
+    _remember(memory, flow, result)
+    assessment = _record(memory, flow, result, final=True)
+    memory.start_flow()
+    context = {"kb": kb, "profile": memory.profile, **result.context}
+    says = [*lead, Say(f"card_{result.template}", context)]
+    if still_open:
+        says.append(Say("refine_hint", {"flow": flow.value}))
+    return Outcome(says=tuple(says), flow=None, step=None, slots=memory.to_slots(),
+                   assessment=assessment)
+
+
+def verdict_about(turn: Turn, profile: ApplicantProfile) -> tuple[Say, ...]:
+    """The eligibility verdict for someone else's facts (stored nowhere)."""
+    kb = turn.services.kb
+    result = _eligibility(profile, kb, turn.today, list(turn.understanding.products))
+    template = "verdict_eligibility" if result.useful else "brief_eligibility"
+    context = {"kb": kb, "profile": profile, "about_other": True, **result.context}
+    return (Say(template, context),)
+
+
+def start_flow(turn: Turn, flow: Flow, memory: Memory | None = None,
+               lead: tuple[Say, ...] = ()) -> Outcome:
+    """Begin ``flow`` (menu click, 1/2/3, an intent or volunteered facts), keeping facts."""
     memory = memory or turn.memory()
     memory.start_flow()
-    intro = (Say(f"flow_intro_{flow.value}"),) if _pending(turn, memory, flow) else ()
-    return advance(turn, memory, flow, intro)
+    if turn.understanding.products:
+        memory.products = list(turn.understanding.products)
+    return advance(turn, memory, flow, lead)
 
 
 def ask_again(turn: Turn, memory: Memory, field: str, attempt: int,
-              invalid_value: int | None) -> Outcome:
+              invalid_value: int | None, lead: tuple[Say, ...] = (),
+              understood: bool = False) -> Outcome:
     """Re-ask ``field`` after an unusable answer (with a hint), or skip it after three."""
     flow = turn.state.flow or Flow.ELIGIBILITY
     memory.tries[field] = attempt
     if attempt >= MAX_TRIES:
         memory.skipped.append(field)
-        return advance(turn, memory, flow, (Say("ask_skipped", {"field": field}),))
-    say = _ask(turn, memory, field, attempt=attempt, invalid_value=invalid_value)
-    return Outcome(says=(say,), flow=flow, step=field, slots=memory.to_slots())
+        return advance(turn, memory, flow, (*lead, Say("ask_skipped", {"field": field})))
+    say = _ask(turn, field, attempt=attempt, invalid_value=invalid_value, understood=understood)
+    return Outcome(says=(*lead, say), flow=flow, step=field, slots=memory.to_slots())
 
 
 def resume_says(turn: Turn) -> tuple[Say, ...]:
@@ -163,8 +264,7 @@ def resume_says(turn: Turn) -> tuple[Say, ...]:
     step = turn.state.step
     if turn.state.flow not in _QUESTION_FLOWS or not step:
         return ()
-    memory = turn.memory()
-    return (Say("back_to_question"), _ask(turn, memory, step))
+    return (Say("back_to_question"), _ask(turn, step))
 
 
 def answer_in_flow(turn: Turn) -> Outcome:
@@ -182,15 +282,19 @@ def answer_in_flow(turn: Turn) -> Outcome:
         else:
             memory.skipped.append(VERIFICATION)  # ask the three one by one instead
             return advance(turn, memory, flow)
-    if step is not None:
+    lead = acknowledge(turn, memory, changed)
+    if step is not None and step not in changed:
         if step in understanding.out_of_range:
             attempt = memory.tries.get(step, 0) + 1
-            return ask_again(turn, memory, step, attempt, understanding.out_of_range[step])
-        if understanding.skip and step not in changed:
+            return ask_again(turn, memory, step, attempt, understanding.out_of_range[step], lead)
+        if understanding.skip:
             memory.skipped.append(step)
+        elif step == VERIFICATION and changed & set(VERIFICATION_FIELDS):
+            pass  # one of the three answered: the others are asked one by one
         elif not changed:
-            return ask_again(turn, memory, step, memory.tries.get(step, 0) + 1, None)
-    return advance(turn, memory, flow)
+            attempt = memory.tries.get(step, 0) + 1
+            return ask_again(turn, memory, step, attempt, None, lead, understood=has_facts(turn))
+    return advance(turn, memory, flow, lead)
 
 
 def has_facts(turn: Turn) -> bool:
@@ -202,8 +306,7 @@ def has_facts(turn: Turn) -> bool:
 def has_answer(turn: Turn) -> bool:
     """True when the message carries profile facts, a yes/no, a skip or a bad number."""
     u = turn.understanding
-    facts = any(name in PROFILE_FIELDS or name == "rejected_days_ago" for name in u.slots)
-    return bool(facts or u.negated or u.skip or u.out_of_range or u.yes_no is not None)
+    return bool(has_facts(turn) or u.negated or u.skip or u.out_of_range or u.yes_no is not None)
 
 
 def in_question_flow(turn: Turn) -> bool:

@@ -30,8 +30,16 @@ class Memory:
     :param skipped: fields the user skipped (never asked again in this session).
     :param tries: unusable answers per field (three → skipped).
     :param asked: fields asked in the current flow, in order (the question number).
-    :param last: the last conclusion, ``{"topic": …, "sources": […]}``, for "为什么".
+    :param last: the last answer, ``{"topic": …, "sources": […], …}``: what "为什么",
+        "更多", "详细评估" and elliptical follow-ups ("换成36期呢") continue from.
     :param calc: calculator inputs collected so far (amount, months, apr, daily_rate).
+    :param detailed: the user asked for the detailed assessment ("详细评估"): keep asking
+        what still matters instead of stopping after the quick questions.
+    :param recent: the profile fields the last fact-bearing message set (a correction,
+        "说错了，是710", re-reads its value for them).
+    :param shown: a digest of the last verdict shown in this flow, so an unchanged
+        verdict is not repeated after every answer.
+    :param products: the products the user asked about (their verdicts come first).
     """
 
     profile: ApplicantProfile = field(default_factory=ApplicantProfile)
@@ -40,6 +48,10 @@ class Memory:
     asked: list[str] = field(default_factory=list)
     last: dict[str, Any] | None = None
     calc: dict[str, str] = field(default_factory=dict)
+    detailed: bool = False
+    recent: list[str] = field(default_factory=list)
+    shown: str | None = None
+    products: list[str] = field(default_factory=list)
 
     @classmethod
     def from_slots(cls, slots: dict[str, Any]) -> Memory:
@@ -57,6 +69,10 @@ class Memory:
             asked=list(slots.get("_asked", [])),
             last=slots.get("_last"),
             calc=dict(slots.get("_calc", {})),
+            detailed=bool(slots.get("_detailed", False)),
+            recent=list(slots.get("_recent", [])),
+            shown=slots.get("_shown"),
+            products=list(slots.get("_products", [])),
         )
 
     def copy(self) -> Memory:
@@ -68,6 +84,10 @@ class Memory:
             asked=list(self.asked),
             last=None if self.last is None else dict(self.last),
             calc=dict(self.calc),
+            detailed=self.detailed,
+            recent=list(self.recent),
+            shown=self.shown,
+            products=list(self.products),
         )
 
     def to_slots(self) -> dict[str, Any]:
@@ -79,6 +99,10 @@ class Memory:
             ("_asked", self.asked),
             ("_last", self.last),
             ("_calc", self.calc),
+            ("_detailed", self.detailed),
+            ("_recent", self.recent),
+            ("_shown", self.shown),
+            ("_products", self.products),
         ):
             if value:
                 slots[key] = value
@@ -89,6 +113,8 @@ class Memory:
         self.skipped.clear()
         self.tries.clear()
         self.asked.clear()
+        self.detailed = False
+        self.shown = None
 
     def absorb(self, understanding: Understanding, today: dt.date, step: str | None) -> set[str]:
         """Take the profile facts of one message; return the fields that changed.
@@ -124,6 +150,8 @@ class Memory:
             if getattr(updated, name) != getattr(self.profile, name):
                 changed.add(name)
             self.profile = updated
+        if changed:
+            self.recent = sorted(changed)
         return changed
 
     def confirm(self, names: tuple[str, ...]) -> set[str]:

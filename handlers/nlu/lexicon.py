@@ -12,7 +12,7 @@ number, got str``.  Every key is optional; absent ones take the defaults below.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from importlib import resources
 from pathlib import Path
@@ -107,6 +107,9 @@ class SlotSpec:
     resolve: str
     order: tuple[str, ...]
     blockers: tuple[str, ...]
+    #: the numbered answers the bot offers when it asks this slot ("1 没有 2 以前有 …"):
+    #: a bare "2" then means the second value
+    options: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -171,6 +174,16 @@ class Lexicon:
     intents: tuple[IntentSpec, ...]
     scams: tuple[ScamSpec, ...]
     slots: Mapping[str, SlotSpec]
+    #: words that make a message about someone else (我老婆, 我同学): its facts are
+    #: that person's, not the user's
+    third_party: tuple[str, ...] = ()
+    #: lookups of the direct answers (handlers/faq.py), ``[faq.<table>]`` id -> words:
+    #: ``channels`` and ``grades`` (which one a question names), ``uncovered`` (topics
+    #: the article does not answer) and ``nearest`` (per topic, the knowledge entry ids
+    #: nearest to an answer); ``include_values = ["faq.uncovered:<topic>"]`` reuses them
+    faq: Mapping[str, Mapping[str, tuple[str, ...]]] = field(
+        default_factory=lambda: MappingProxyType({})
+    )
 
 
 # --- shapes of this file, over the common reader ----------------------------
@@ -324,7 +337,14 @@ def _slot(name: str, t: TableReader) -> SlotSpec:
         resolve=t.string("resolve", "last", blank=True),
         order=t.strings("order", ()),
         blockers=t.strings("blockers", ()),
+        options=t.strings("options", ()),
     )
+    if SLOT_KINDS[name] not in ("category", "bool") and spec.options:
+        raise t.error("options", "only category and bool slots offer numbered options")
+    if SLOT_KINDS[name] == "bool" and spec.options and set(spec.options) != {"true", "false"}:
+        raise t.error("options", "bool options must be 'true' and 'false'")
+    if SLOT_KINDS[name] == "category" and not set(spec.options) <= set(values):
+        raise t.error("options", "every option must be one of the slot's values")
     if spec.pick not in _PICKS:
         raise t.error("pick", f"expected one of {', '.join(sorted(_PICKS))}, got {spec.pick!r}")
     if spec.resolve not in _RESOLVES:
@@ -376,7 +396,12 @@ def load_lexicon(path: Path | str | None = None) -> Lexicon:
         if name not in SLOT_KINDS:
             raise slots_t.error(name, f"unknown slot {name!r}")
         slot_specs[name] = _slot(name, slots_t.table(name))
-    slot_words = {n: s.values for n, s in slot_specs.items()}
+    slot_words: dict[str, Mapping[str, tuple[str, ...]]] = {
+        n: s.values for n, s in slot_specs.items()
+    }
+    faq_t = root.table("faq", required=False)
+    faq = {name: MappingProxyType(_word_map(faq_t, name)) for name in faq_t.names()}
+    slot_words.update({f"faq.{name}": words for name, words in faq.items()})
 
     intents_t = root.table("intents", required=False)
     intents = []
@@ -401,6 +426,7 @@ def load_lexicon(path: Path | str | None = None) -> Lexicon:
     hyp = root.table("hypothetical", required=False)
     ans = root.table("answers", required=False)
     menu = root.table("menu", required=False)
+    others = root.table("third_party", required=False)
     rates = root.table("rates", required=False)
     char_map = _str_map(norm, "char_map")
     digits = _int_map(nums, "digits")
@@ -475,7 +501,9 @@ def load_lexicon(path: Path | str | None = None) -> Lexicon:
         intents=tuple(intents),
         scams=tuple(scams),
         slots=MappingProxyType(slot_specs),
+        third_party=others.strings("words", ()),
+        faq=MappingProxyType(faq),
     )
-    for t in (norm, fuzzy, nums, units, time, neg, hyp, ans, menu, rates, root):
+    for t in (norm, fuzzy, nums, units, time, neg, hyp, ans, menu, others, faq_t, rates, root):
         t.finish()
     return lex

@@ -150,6 +150,8 @@ class Understanding:
     :param out_of_range: values that were recognised but are implausible for
         their slot (支付分九百); they are *not* copied into ``slots``.
     :param products: canonical product ids mentioned (``weilidai`` ...).
+    :param third_party: the message is about someone else (我老婆是学生，她能办吗):
+        its facts describe that person, not the user.
     """
 
     intents: tuple[str, ...] = ()
@@ -166,6 +168,7 @@ class Understanding:
     scam_patterns: tuple[str, ...] = ()
     out_of_range: Mapping[str, int] = field(default_factory=lambda: MappingProxyType({}))
     products: tuple[str, ...] = ()
+    third_party: bool = False
 
     @property
     def intent(self) -> str | None:

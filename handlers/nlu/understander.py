@@ -128,6 +128,12 @@ class Understander:
             self._as_score(slots, out_of_range)
 
         choice = answer.choice if kind not in _NUMBER_KINDS else None
+        if expecting is not None and choice is not None and expecting not in slots:
+            options = spec.options if (spec := self.lexicon.slots.get(expecting)) else ()
+            if 0 < choice <= len(options):
+                picked = options[choice - 1]
+                slots[expecting] = picked == "true" if kind == "bool" else picked
+                choice = None  # "2" answered the question; it is not a menu choice
         scams = self._scam.detect(s, mentions)
         intents = self._intents.rank(s, answer.core, mentions, slots)
         if choice is not None:
@@ -156,6 +162,7 @@ class Understander:
                 {k: v for k, v in out_of_range.items() if k not in slots}
             ),
             products=products,
+            third_party=any(w in s for w in self.lexicon.third_party),
         )
 
 
