@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 import functools
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Protocol
 
 from wxloan.knowledge import ApplicantProfile, KnowledgeBase, load_knowledge, next_question
 
 from .menu import Menu, load_menu
 from .nlu import Understander, Understanding
 
-__all__ = ["DialogueServices", "load_services"]
+__all__ = ["AgentDirectory", "DialogueServices", "UnknownAgents", "load_services"]
 
 
 _EXPECTING = {"rejected_on": "rejected_days_ago"}
@@ -36,6 +37,33 @@ class QuestionCache:
         return None if question is None else question.field
 
 
+# -- hand-off port: is a human agent online? ---------------------------------------------
+
+
+class AgentDirectory(Protocol):
+    """Whether a human customer-service agent could take a transfer right now.
+
+    Why a port: the hand-off must ask WeChat before it sends a user to an empty queue,
+    but handlers do no I/O and never import ``bot/``; the bot passes an implementation
+    over ``customservice/getonlinekflist`` (``bot.wechat_api.OnlineAgents``).
+    """
+
+    async def online_count(self, channel: str) -> int | None:
+        """Agents online for ``channel`` (a ``Message.channel``); None: cannot tell."""
+        ...
+
+
+class UnknownAgents:
+    """The default directory: it cannot tell (no AppSecret, tests, a bare dialogue)."""
+
+    async def online_count(self, channel: str) -> int | None:
+        """Always None: the hand-off then warns that a person may not be available."""
+        return None
+
+
+# -- the services ------------------------------------------------------------------------
+
+
 @dataclass(frozen=True, slots=True)
 class DialogueServices:
     """Knowledge base, language understanding and menu; shared by every handler."""
@@ -44,6 +72,8 @@ class DialogueServices:
     understander: Understander
     menu: Menu
     questions: QuestionCache
+    #: who can take a hand-off (the bot replaces it with one over WeChat's API)
+    agents: AgentDirectory = field(default_factory=UnknownAgents)
 
     def next_question(
         self, profile: ApplicantProfile, flow: str, exclude: frozenset[str]
