@@ -22,6 +22,7 @@ reapply                     ``Diagnosis.reapply``
 action                      ``LimitPlan.actions[i]``
 achieved                    ``LimitPlan.achieved``
 outlook                     ``LimitPlan.outlook``
+not_suggested               ``LimitPlan.not_suggested`` (left out: the user lacks it)
 ==========================  =========================================================
 
 Units: ``*_pct`` percent (APRs Decimal, e.g. ``Decimal("7.2")``; others int unless
@@ -297,13 +298,12 @@ CODES: Mapping[str, CodeSpec] = MappingProxyType(
         ),
         # -- limit plan
         "add_material": _spec(
-            "upload a supplementary material",
+            "upload a supplementary material: the materials table's row, figures as given",
             ("action",),
             material="str: material key",
-            probability_pct="int: chance of a raise",
-            avg_increase_pct="int: average raise",
-            expected_gain_pct="Decimal: probability × average raise, in % of the limit",
-            effective_working_days="int: working days to take effect",
+            probability_pct="int: the table's chance of a raise (71/89/67)",
+            avg_increase_pct="int: the table's average increase (45/82/58)",
+            effective_working_days="int: the table's working days to take effect (3/5/2)",
         ),
         "keep_ontime": _spec(
             "repay on time; the target streak can trigger an automatic raise",
@@ -322,8 +322,20 @@ CODES: Mapping[str, CodeSpec] = MappingProxyType(
         "do_credit_tasks": _spec(
             "complete credit (consumption) tasks for limit rewards", ("action",)
         ),
+        "grade_a_raise": _spec(
+            "risk grade A earns a temporary raise; grades are updated daily from behaviour"
+            " data, and the article does not say what earns an A",
+            ("action",),
+            grade="str: the grade (A)",
+            limit_change_pct="int: the temporary raise (30)",
+        ),
         "material_held": _spec(
             "material already held", ("achieved",), material="str: material key"
+        ),
+        "material_lacking": _spec(
+            "the user said they do not have this material: left out of the plan",
+            ("not_suggested",),
+            material="str: material key",
         ),
         "ontime_target_reached": _spec(
             "on-time streak target reached: an automatic raise can trigger",

@@ -1,5 +1,10 @@
 """ApplicantProfile: what we know about the user; every field may be unknown (None).
 
+Materials are two fields, because "not told yet" and "said no" lead to different
+advice: ``materials`` is what the user holds, ``materials_lacking`` what the user said
+they do not have (没有房 → ``{property}``). A material in neither is unknown and may
+still be suggested; one the user lacks never is. No material is in both.
+
 The language-understanding module hands us plain dicts and the dialogue stores the
 profile as JSON, so :meth:`ApplicantProfile.from_mapping` is tolerant (unknown keys
 ignored, strings converted to enums and dates, lists to frozensets) while the
@@ -52,7 +57,10 @@ class ApplicantProfile:
     """What the user told us; None everywhere means "not known yet".
 
     ``materials`` None means unknown, an empty frozenset means "holds none".
-    Update with :meth:`merged` or ``dataclasses.replace(profile, pay_score=700)``.
+    ``materials_lacking``: the materials the user said they do not have; None means
+    nothing was said, and it never shares a material with ``materials``.
+    Update with :meth:`merged`, :meth:`with_material_facts` (what a message said about
+    materials) or ``dataclasses.replace(profile, pay_score=700)``.
     """
 
     real_name_verified: bool | None = None
@@ -65,6 +73,7 @@ class ApplicantProfile:
     pay_history_months: int | None = None
     identity: Identity | None = None
     materials: frozenset[Material] | None = None
+    materials_lacking: frozenset[Material] | None = None
     lingqiantong_balance: int | None = None
     ontime_periods: int | None = None
     purpose: Purpose | None = None
@@ -89,11 +98,16 @@ class ApplicantProfile:
             value = getattr(self, name)
             if value is not None and not isinstance(value, enum):
                 raise ProfileError(f"{name}: expected {enum.__name__}, got {value!r}")
-        if self.materials is not None and not (
-            isinstance(self.materials, frozenset)
-            and all(isinstance(m, Material) for m in self.materials)
-        ):
-            raise ProfileError(f"materials: expected frozenset of Material, got {self.materials!r}")
+        for name in ("materials", "materials_lacking"):
+            value = getattr(self, name)
+            if value is not None and not (
+                isinstance(value, frozenset) and all(isinstance(m, Material) for m in value)
+            ):
+                raise ProfileError(f"{name}: expected frozenset of Material, got {value!r}")
+        both = (self.materials or frozenset()) & (self.materials_lacking or frozenset())
+        if both:
+            listing = ", ".join(sorted(m.value for m in both))
+            raise ProfileError(f"materials and materials_lacking both hold {listing}")
         if self.rejected_on is not None and (
             not isinstance(self.rejected_on, date) or isinstance(self.rejected_on, datetime)
         ):
@@ -125,6 +139,7 @@ class ApplicantProfile:
             pay_history_months=_to_int(data, "pay_history_months"),
             identity=_to_enum(data, "identity", Identity),
             materials=_to_materials(data, "materials"),
+            materials_lacking=_to_materials(data, "materials_lacking"),
             lingqiantong_balance=_to_int(data, "lingqiantong_balance"),
             ontime_periods=_to_int(data, "ontime_periods"),
             purpose=_to_enum(data, "purpose", Purpose),
@@ -151,9 +166,46 @@ class ApplicantProfile:
         return out
 
     def merged(self, other: ApplicantProfile) -> ApplicantProfile:
-        """This profile updated with every field ``other`` knows."""
+        """This profile updated with every field ``other`` knows.
+
+        The two material fields are replaced too, except that a material ``other``
+        states in one of them leaves the other field of this profile (``other`` is the
+        newer word: "有房" after "没有房"), so the result never holds a material twice.
+        """
         changes = {n: getattr(other, n) for n in FIELD_NAMES if getattr(other, n) is not None}
-        return self.with_values(changes) if changes else self
+        if not changes:
+            return self
+        held, lacking = other.materials, other.materials_lacking
+        if held is not None and lacking is None and self.materials_lacking:
+            changes["materials_lacking"] = self.materials_lacking - held
+        if lacking is not None and held is None and self.materials:
+            changes["materials"] = self.materials - lacking
+        return self.with_values(changes)
+
+    def with_material_facts(
+        self, held: Iterable[Material | str] = (), lacking: Iterable[Material | str] = ()
+    ) -> ApplicantProfile:
+        """Add what one message said about materials; it overrides what was said before.
+
+        ``held`` joins ``materials`` and leaves ``materials_lacking``; ``lacking`` the
+        reverse ("有社保，没有房" → ``held=["social_security"], lacking=["property"]``).
+        A field nothing was ever said about stays None.
+
+        :raises ProfileError: a material is both held and lacking in the same call, or
+            is not a material key
+        """
+        has = frozenset(_enum_value("materials", m, Material) for m in held)
+        lacks = frozenset(_enum_value("materials_lacking", m, Material) for m in lacking)
+        if has & lacks:
+            listing = ", ".join(sorted(m.value for m in has & lacks))
+            raise ProfileError(f"a material cannot be both held and lacking: {listing}")
+        materials = self.materials
+        if materials is not None or has:
+            materials = ((materials or frozenset()) - lacks) | has
+        missing = self.materials_lacking
+        if missing is not None or lacks:
+            missing = ((missing or frozenset()) - has) | lacks
+        return replace(self, materials=materials, materials_lacking=missing)
 
     def with_values(self, changes: Mapping[str, object]) -> ApplicantProfile:
         """A copy with these fields set (typed values; checked like the constructor's).

@@ -31,12 +31,12 @@ from datetime import date, timedelta
 
 from .assessment import assess
 from .diagnosis import diagnose_rejection
-from .enums import Questionnaire, Identity, Material, Overdue, Purpose, RejectionHint
+from .enums import Questionnaire, Identity, Overdue, Purpose, RejectionHint
 from .kb import KnowledgeBase
 from .limits import limit_plan
 from .profile import INT_RANGES, ApplicantProfile
 from .results import Question
-from .signals import FIELD_SOURCES, hard_stops
+from .signals import FIELD_SOURCES, hard_stops, open_materials
 
 __all__ = ["PRIORITY", "next_question", "next_questions"]
 
@@ -134,7 +134,7 @@ def _matters(field: str, profile: ApplicantProfile, kb: KnowledgeBase, outcome: 
     baseline = outcome(profile, kb)
     return any(
         outcome(profile.with_values({field: value}), kb) != baseline
-        for value in _candidates(field, kb)
+        for value in _candidates(field, kb, profile)
     )
 
 
@@ -195,8 +195,13 @@ _OUTCOMES: dict[Questionnaire, Outcome] = {
 }
 
 
-def _candidates(field: str, kb: KnowledgeBase) -> tuple[object, ...]:
-    """Values on either side of every threshold the rules use for this field."""
+def _candidates(field: str, kb: KnowledgeBase, profile: ApplicantProfile) -> tuple[object, ...]:
+    """Values on either side of every threshold the rules use for this field.
+
+    Materials: only the ones still open (``signals.open_materials``: not said to be
+    lacking, and 企业认证 only where it is offered), so no material known held or lacking,
+    and none the plan would never suggest, makes the materials question worth asking.
+    """
     rules = kb.rules
     if field in ("real_name_verified", "face_verified", "account_normal", "rejected_before"):
         return (True, False)
@@ -209,7 +214,8 @@ def _candidates(field: str, kb: KnowledgeBase) -> tuple[object, ...]:
     if field in enums:
         return enums[field]
     if field == "materials":
-        return (frozenset(), frozenset(Material), *(frozenset({m}) for m in Material))
+        possible = open_materials(profile, kb)
+        return (frozenset(), frozenset(possible), *(frozenset({m}) for m in possible))
     if field == "rejected_on":
         return (_PROBE_TODAY - timedelta(days=10 * rules.cooling_days.value),)
     thresholds: dict[str, tuple[int, ...]] = {

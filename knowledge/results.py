@@ -256,7 +256,12 @@ class Diagnosis:
 
 @dataclass(frozen=True, slots=True)
 class Action:
-    """One limit-raising step; ``expected_gain_pct`` None when the article gives no figure."""
+    """One limit-raising step; its params carry the article's figures as given.
+
+    ``expected_gain_pct`` is our ranking key for materials, probability × average
+    increase: not a figure of the article and not for display (the card shows the
+    probability and the average increase apart). None for every other action.
+    """
 
     code: str
     params: Mapping[str, Param]
@@ -266,18 +271,24 @@ class Action:
 
 @dataclass(frozen=True, slots=True)
 class LimitPlan:
-    """Limit-raising actions, best expected gain first, and what is already done."""
+    """What raises the limit, best first, personalised by what the user has and lacks.
+
+    :param actions: steps to take, ranked (a current overdue: repaying it, alone)
+    :param achieved: what the user already does or has (no need to act)
+    :param outlook: the article's overall figures (yearly growth, materials' average)
+    :param not_suggested: what the plan leaves out because the user said they lack it
+    """
 
     actions: tuple[Action, ...]
     achieved: tuple[Reason, ...]
     outlook: tuple[Reason, ...]
+    not_suggested: tuple[Reason, ...] = ()
 
     @property
     def sources(self) -> tuple[str, ...]:
         """Every entry the plan rests on."""
-        return merge_sources(
-            [*(a.sources for a in self.actions), *(r.sources for r in self.achieved + self.outlook)]
-        )
+        reasons = self.achieved + self.outlook + self.not_suggested
+        return merge_sources([*(a.sources for a in self.actions), *(r.sources for r in reasons)])
 
 
 @dataclass(frozen=True, slots=True)

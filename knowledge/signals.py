@@ -24,6 +24,7 @@ __all__ = [
     "inquiries_reason",
     "low_activity",
     "missing_materials",
+    "open_materials",
     "past_overdue_reason",
     "short_history",
     "too_many_inquiries",
@@ -43,6 +44,7 @@ FIELD_SOURCES: Mapping[str, tuple[str, ...]] = {
     "pay_history_months": (ids.PAY_HISTORY,),
     "identity": (ids.SPECIAL_OVERVIEW,),
     "materials": (ids.SUPPLEMENT,),
+    "materials_lacking": (ids.SUPPLEMENT,),
     "lingqiantong_balance": (ids.LINGQIANTONG,),
     "ontime_periods": (ids.ONTIME,),
     "purpose": (ids.PURPOSE,),
@@ -132,17 +134,49 @@ def past_overdue_reason() -> Reason:
     return Reason("past_overdue", {}, (ids.FACTOR_CREDIT_REPORT,))
 
 
-def missing_materials(profile: ApplicantProfile, kb: KnowledgeBase) -> tuple[MaterialInfo, ...]:
-    """Materials worth adding: not held (all when unknown), best expected gain first.
+def _applicable(material: Material, profile: ApplicantProfile) -> bool:
+    """Enterprise certification (企业认证) needs an enterprise: business owners only,
+    or users whose identity is still unknown."""
+    return material is not Material.BUSINESS or profile.identity in (
+        None,
+        Identity.BUSINESS_OWNER,
+    )
 
-    Enterprise certification (企业认证) needs an enterprise, so it is offered only to
-    business owners and to users whose identity is still unknown.
+
+def missing_materials(profile: ApplicantProfile, kb: KnowledgeBase) -> tuple[MaterialInfo, ...]:
+    """Materials worth adding: neither held nor said to be lacking, best first.
+
+    A material the user said they do not have (``materials_lacking``: 没有房) is never
+    suggested. "Best" is the larger expected increase, probability × average increase
+    (a ranking key of ours, not a figure of the article; ties: faster to take effect).
+    The order of the article's three rows (房产证明, 企业认证, 社保/公积金) is the same
+    whether 平均增幅 is read as the average over users who got a raise (then the
+    expectation is the product) or over everyone who uploaded (then it is the increase
+    alone), so the ranking does not hang on that reading.
     """
     held = profile.materials or frozenset()
-    business_ok = profile.identity in (None, Identity.BUSINESS_OWNER)
+    lacking = profile.materials_lacking or frozenset()
     rows = [
         info
         for info in kb.materials
-        if info.material not in held and (business_ok or info.material is not Material.BUSINESS)
+        if info.material not in held
+        and info.material not in lacking
+        and _applicable(info.material, profile)
     ]
-    return tuple(sorted(rows, key=lambda info: info.expected_gain_pct, reverse=True))
+    return tuple(
+        sorted(rows, key=lambda info: (-info.expected_gain_pct, info.effective_working_days))
+    )
+
+
+def open_materials(profile: ApplicantProfile, kb: KnowledgeBase) -> tuple[Material, ...]:
+    """Materials a question could still ask about: neither held nor lacking, applicable.
+
+    Empty once everything is known, so the materials question is not asked again; the
+    question lists only these (never what the user already said they have or lack).
+    """
+    known = (profile.materials or frozenset()) | (profile.materials_lacking or frozenset())
+    return tuple(
+        info.material
+        for info in kb.materials
+        if info.material not in known and _applicable(info.material, profile)
+    )

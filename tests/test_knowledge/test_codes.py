@@ -77,7 +77,8 @@ def _emitted(item: Assessment | Diagnosis | LimitPlan) -> list[tuple[str, frozen
         out += [(r.code, frozenset(r.params)) for r in item.reapply]
     else:
         out += [(a.code, frozenset(a.params)) for a in item.actions]
-        out += [(r.code, frozenset(r.params)) for r in item.achieved + item.outlook]
+        reasons = item.achieved + item.outlook + item.not_suggested
+        out += [(r.code, frozenset(r.params)) for r in reasons]
     return out
 
 
@@ -136,6 +137,10 @@ CORPUS = [
         real_name_verified=True, face_verified=True, pay_score=500, identity=Identity.BUSINESS_OWNER
     ),
     ApplicantProfile(pay_score=700, rejected_before=True, rejection_hint=RejectionHint.OTHER),
+    ApplicantProfile(
+        materials=frozenset({Material.SOCIAL_SECURITY}),
+        materials_lacking=frozenset({Material.PROPERTY}),
+    ),
     ApplicantProfile(
         pay_score=720, real_name_verified=True, face_verified=True, rejected_before=False
     ),

@@ -9,6 +9,7 @@ from enum import StrEnum
 
 import pytest
 from hypothesis import given
+from hypothesis import strategies as st
 
 from wxloan.knowledge import (
     ApplicantProfile,
@@ -37,6 +38,7 @@ def test_field_names_are_the_contract() -> None:
         "pay_history_months",
         "identity",
         "materials",
+        "materials_lacking",
         "lingqiantong_balance",
         "ontime_periods",
         "purpose",
@@ -103,6 +105,106 @@ def test_materials_empty_list_means_holds_none() -> None:
     )
 
 
+def test_materials_lacking_is_apart_from_unknown() -> None:
+    """"没有房" is a fact, not "unknown": it reads and writes like ``materials``."""
+    profile = ApplicantProfile.from_mapping({"materials_lacking": ["property"]})
+    assert profile.materials_lacking == frozenset({Material.PROPERTY})
+    assert profile.materials is None
+    assert ApplicantProfile.from_mapping({"materials_lacking": "business"}).materials_lacking == (
+        frozenset({Material.BUSINESS})
+    )
+    assert ApplicantProfile.from_mapping({"materials_lacking": []}).materials_lacking == frozenset()
+    assert ApplicantProfile.from_mapping({}).materials_lacking is None
+    both = ApplicantProfile(
+        materials=frozenset({Material.SOCIAL_SECURITY}),
+        materials_lacking=frozenset({Material.PROPERTY, Material.BUSINESS}),
+    )
+    assert both.to_mapping() == {
+        "materials": ["social_security"],
+        "materials_lacking": ["business", "property"],
+    }
+    assert ApplicantProfile.from_mapping(json.loads(json.dumps(both.to_mapping()))) == both
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        {"materials": ["property"], "materials_lacking": ["property"]},
+        {"materials": ["property", "business"], "materials_lacking": ["business"]},
+    ],
+)
+def test_a_material_is_not_both_held_and_lacking(data: dict[str, object]) -> None:
+    with pytest.raises(ProfileError, match="materials and materials_lacking both hold"):
+        ApplicantProfile.from_mapping(data)
+
+
+@pytest.mark.parametrize(
+    ("before", "held", "lacking", "materials", "materials_lacking"),
+    [
+        # 没有房, nothing said before: only the lacking side becomes known
+        (ApplicantProfile(), (), ("property",), None, {"property"}),
+        # 有社保，没有房
+        (
+            ApplicantProfile(),
+            ("social_security",),
+            ("property",),
+            {"social_security"},
+            {"property"},
+        ),
+        # 有房 after 没有房 (a correction): the newer word wins
+        (
+            ApplicantProfile(materials_lacking=frozenset({Material.PROPERTY})),
+            (Material.PROPERTY,),
+            (),
+            {"property"},
+            set(),
+        ),
+        # 没有社保 after 有社保和房产证
+        (
+            ApplicantProfile(materials=frozenset({Material.SOCIAL_SECURITY, Material.PROPERTY})),
+            (),
+            ("social_security",),
+            {"property"},
+            {"social_security"},
+        ),
+        # nothing said: unchanged
+        (ApplicantProfile(), (), (), None, None),
+    ],
+)
+def test_with_material_facts_newest_word_wins(
+    before: ApplicantProfile,
+    held: tuple[str, ...],
+    lacking: tuple[str, ...],
+    materials: set[str] | None,
+    materials_lacking: set[str] | None,
+) -> None:
+    after = before.with_material_facts(held=held, lacking=lacking)
+
+    def values(field: frozenset[Material] | None) -> set[str] | None:
+        return None if field is None else {m.value for m in field}
+
+    assert values(after.materials) == materials
+    assert values(after.materials_lacking) == materials_lacking
+
+
+def test_with_material_facts_rejects_a_contradiction() -> None:
+    with pytest.raises(ProfileError, match="both held and lacking: property"):
+        ApplicantProfile().with_material_facts(held=["property"], lacking=["property"])
+    with pytest.raises(ProfileError, match="expected one of"):
+        ApplicantProfile().with_material_facts(lacking=["car"])
+
+
+def test_merged_lets_the_newer_material_fact_win() -> None:
+    no_house = ApplicantProfile(materials_lacking=frozenset({Material.PROPERTY}))
+    has_house = ApplicantProfile(materials=frozenset({Material.PROPERTY}))
+    assert no_house.merged(has_house) == ApplicantProfile(
+        materials=frozenset({Material.PROPERTY}), materials_lacking=frozenset()
+    )
+    assert has_house.merged(no_house) == ApplicantProfile(
+        materials=frozenset(), materials_lacking=frozenset({Material.PROPERTY})
+    )
+
+
 def test_datetime_becomes_date() -> None:
     moment = datetime(2025, 1, 2, 13, 30)
     assert ApplicantProfile.from_mapping({"rejected_on": moment}).rejected_on == date(2025, 1, 2)
@@ -137,6 +239,8 @@ def test_rejected_days_ago_needs_today() -> None:
         ({"identity": 3}, "identity: expected one of"),
         ({"materials": ["car"]}, "materials: expected one of social_security, property, business"),
         ({"materials": 5}, "materials: expected a list of materials"),
+        ({"materials_lacking": ["car"]}, "materials_lacking: expected one of social_security"),
+        ({"materials_lacking": 5}, "materials_lacking: expected a list of materials"),
         ({"real_name_verified": "maybe"}, "real_name_verified: expected a yes/no value"),
         ({"real_name_verified": 2}, "real_name_verified: expected a yes/no value"),
         ({"rejected_on": "31/01/2025"}, "rejected_on: expected an ISO date"),
@@ -159,6 +263,11 @@ def test_from_mapping_rejects_bad_values(data: dict[str, object], message: str) 
         {"pay_score": "700"},
         {"real_name_verified": 1},
         {"materials": {"property"}},
+        {"materials_lacking": ["property"]},
+        {
+            "materials": frozenset({Material.PROPERTY}),
+            "materials_lacking": frozenset({Material.PROPERTY}),
+        },
         {"rejected_on": datetime(2025, 1, 1)},
     ],
 )
@@ -202,6 +311,18 @@ def test_to_mapping_shape() -> None:
 
 @given(profiles())
 def test_json_round_trip(profile: ApplicantProfile) -> None:
+    data = json.loads(json.dumps(profile.to_mapping()))
+    assert ApplicantProfile.from_mapping(data) == profile
+
+
+@given(profiles(), st.frozensets(st.sampled_from(Material)) | st.none())
+def test_json_round_trip_with_materials_lacking(
+    profile: ApplicantProfile, lacking: frozenset[Material] | None
+) -> None:
+    held = profile.materials
+    if held is not None and lacking is not None:
+        held -= lacking
+    profile = profile.with_values({"materials": held, "materials_lacking": lacking})
     data = json.loads(json.dumps(profile.to_mapping()))
     assert ApplicantProfile.from_mapping(data) == profile
 

@@ -152,3 +152,73 @@ def test_a_field_not_asked_cannot_change_the_outcome(
         value = getattr(donor, field)
         if getattr(profile, field) is None and field not in asked and value is not None:
             assert outcome(profile.with_values({field: value}), kb) == before, field
+
+
+# -- limits: materials the user said they hold or lack (materials_lacking)
+
+
+def test_limits_still_asks_materials_after_no_house(kb: KnowledgeBase) -> None:
+    """"没有房" leaves 社保/公积金 and 企业认证 open: the materials question can still help."""
+    profile = ApplicantProfile(materials_lacking=frozenset({Material.PROPERTY}))
+    assert _fields(profile, kb, "limits")[0] == "materials"
+
+
+@pytest.mark.parametrize(
+    "profile",
+    [
+        ApplicantProfile(materials_lacking=frozenset(Material)),
+        # an employee is never offered 企业认证, so only two materials can be open
+        ApplicantProfile(
+            identity=Identity.EMPLOYEE,
+            materials_lacking=frozenset({Material.PROPERTY, Material.SOCIAL_SECURITY}),
+        ),
+        ApplicantProfile(materials=frozenset({Material.PROPERTY})),
+        ApplicantProfile(
+            materials=frozenset(), materials_lacking=frozenset({Material.SOCIAL_SECURITY})
+        ),
+    ],
+)
+def test_limits_never_asks_about_known_materials(
+    kb: KnowledgeBase, profile: ApplicantProfile
+) -> None:
+    fields = _fields(profile, kb, "limits")
+    assert "materials" not in fields and "materials_lacking" not in fields
+    assert fields  # the other levers are still worth asking about
+
+
+@pytest.mark.parametrize("flow", list(Questionnaire))
+def test_materials_lacking_is_never_a_question(kb: KnowledgeBase, flow: Questionnaire) -> None:
+    for profile in (ApplicantProfile(), ApplicantProfile(materials_lacking=frozenset())):
+        assert "materials_lacking" not in _fields(profile, kb, flow)
+
+
+@settings(max_examples=60)
+@given(
+    profiles(),
+    profiles(),
+    st.frozensets(st.sampled_from(Material)),
+)
+def test_limits_unasked_field_cannot_change_the_plan_with_materials_lacking(
+    kb: KnowledgeBase,
+    profile: ApplicantProfile,
+    donor: ApplicantProfile,
+    lacking: frozenset[Material],
+) -> None:
+    """As above, for the limits flow with some materials said to be lacking."""
+    held = None if profile.materials is None else profile.materials - lacking
+    profile = profile.with_values({"materials": held, "materials_lacking": lacking})
+    if profile.overdue is Overdue.CURRENT:
+        return
+    asked = {q.field for q in next_questions(profile, kb, "limits")}
+    before = _limits(profile, kb)
+    for field in PRIORITY[Questionnaire.LIMITS]:
+        value = getattr(donor, field)
+        if field == "materials" and value is not None:
+            # a consistent answer never names a lacking material; 企业认证 is offered to
+            # business owners only, so another user holding it changes no advice (the
+            # question is not asked for it, though the plan would list it as held)
+            value = value - lacking
+            if profile.identity not in (None, Identity.BUSINESS_OWNER):
+                value = value - {Material.BUSINESS}
+        if getattr(profile, field) is None and field not in asked and value is not None:
+            assert _limits(profile.with_values({field: value}), kb) == before, field
