@@ -10,7 +10,7 @@ import datetime as dt
 from dataclasses import dataclass, field, fields
 from typing import Any
 
-from wxloan.knowledge import ApplicantProfile, ProfileError
+from wxloan.knowledge import ApplicantProfile, Material, ProfileError
 
 from .nlu import Understanding
 
@@ -124,21 +124,16 @@ class Memory:
         values: dict[str, Any] = {}
         slots = understanding.slots
         for name, value in slots.items():
-            if name in PROFILE_FIELDS and name != "materials":
+            if name in PROFILE_FIELDS and name not in ("materials", "materials_lacking"):
                 values[name] = value
         if "rejected_days_ago" in slots:
             values["rejected_on"] = today - dt.timedelta(days=int(str(slots["rejected_days_ago"])))
             values.setdefault("rejected_before", True)
         if "rejection_hint" in slots:
             values.setdefault("rejected_before", True)
-        materials = self._materials(understanding)
-        if materials is not None:
-            values["materials"] = materials
         yes_no = understanding.yes_no
         if step in _BOOL_FIELDS and step not in values and yes_no is not None:
             values[step] = yes_no
-        if step == "materials" and "materials" not in values and yes_no is False:
-            values["materials"] = []
         if step == "overdue" and "overdue" not in values and yes_no is False:
             values["overdue"] = "none"
         changed: set[str] = set()
@@ -150,6 +145,7 @@ class Memory:
             if getattr(updated, name) != getattr(self.profile, name):
                 changed.add(name)
             self.profile = updated
+        changed |= self._absorb_materials(understanding, step)
         if changed:
             self.recent = sorted(changed)
         return changed
@@ -169,12 +165,28 @@ class Memory:
         self.calc.update(found)
         return bool(found)
 
-    def _materials(self, understanding: Understanding) -> list[str] | None:
+    def _absorb_materials(self, understanding: Understanding, step: str | None) -> set[str]:
+        """"有社保，没有房": held and lacking materials; the newer statement wins.
+
+        A denial without a named material ("都没有", or "没有" to the materials question)
+        means every material not already held is lacking, so none is suggested.
+        """
         positive = understanding.slots.get("materials")
-        denied = understanding.negated_values.get("materials", frozenset())
-        if positive is None and "materials" not in understanding.negated:
-            return None
-        held = {str(m) for m in (self.profile.materials or ())}
-        held |= {str(m) for m in (positive if isinstance(positive, list) else [])}
-        held -= set(denied)
-        return sorted(held)
+        held = [str(m) for m in positive] if isinstance(positive, list) else []
+        lacking = set(understanding.negated_values.get("materials", frozenset()))
+        denied_all = ("materials" in understanding.negated and not lacking) or (
+            step == "materials" and not held and understanding.yes_no is False
+        )
+        if denied_all:
+            owned = {m.value for m in self.profile.materials or ()} | set(held)
+            lacking = {m.value for m in Material} - owned
+        if not held and not lacking:
+            return set()
+        before = (self.profile.materials, self.profile.materials_lacking)
+        try:
+            self.profile = self.profile.with_material_facts(held=held, lacking=lacking - set(held))
+        except ProfileError:
+            return set()
+        after = (self.profile.materials, self.profile.materials_lacking)
+        return {name for name, old, new in zip(("materials", "materials_lacking"), before, after)
+                if old != new}
