@@ -28,6 +28,17 @@ class FakeClock:
         self.now += seconds
 
 
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    """Print the turns-to-verdict table of the conversation transcripts, when they ran."""
+    from tests.test_conversations import verdict_report
+
+    lines = verdict_report()
+    if lines:
+        terminalreporter.section("turns to the first verdict (tests/conversations)")
+        for line in lines:
+            terminalreporter.write_line(line)
+
+
 @pytest.fixture
 def clock() -> FakeClock:
     return FakeClock()

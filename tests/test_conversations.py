@@ -22,6 +22,14 @@ Each file is one conversation with one user::
 Every turn goes through a signed HTTP request to a real app on a real SQLite file; the
 session is read back from the database file as an operator would. ``wxloan chat``'s
 ``/save`` writes this same format.
+
+Turns to the first useful verdict (issue 12's measure): for every transcript with an
+eligibility, rejection or limits conversation, the number of user messages from the one
+that started it (its reply is the first to carry one of :data:`CONSULTATION` templates)
+to the first reply that carries a verdict (:data:`VERDICTS`), counted from the replies
+the app actually sent. A conversation that never reaches one counts as one turn more
+than it has. The suite fails when the median exceeds :data:`MEDIAN_TURNS_TO_VERDICT`;
+the per-transcript table is printed at the end of the run.
 """
 
 from __future__ import annotations
@@ -30,6 +38,7 @@ import datetime as dt
 import itertools
 import json
 import re
+import statistics
 from pathlib import Path
 from typing import Any
 
@@ -44,6 +53,15 @@ CONVERSATIONS = Path(__file__).with_name("conversations")
 _ids = itertools.count(7_000_000_000)
 _TURN_KEYS = {"send", "voice", "click", "event", "media"}
 _DATE = re.compile(r"\{today(?:([+-]\d+)d)?\}")
+
+#: Replies that carry a verdict on the user's own facts (or the plan from the article).
+VERDICTS = frozenset({"verdict_eligibility", "verdict_rejection", "card_assessment",
+                      "card_diagnosis", "card_limits"})
+#: Replies that show a consultation has started (a verdict, a "depends on" brief, a question).
+CONSULTATION = VERDICTS | {"brief_eligibility", "brief_rejection", "ask"}
+MEDIAN_TURNS_TO_VERDICT = 2
+#: transcript name -> turns to the first verdict (filled as the transcripts play).
+TURNS_TO_VERDICT: dict[str, int] = {}
 
 
 def _files() -> list[Path]:
@@ -107,6 +125,8 @@ async def play(script: dict[str, Any], wechat: WeChat, db_path: Path, clock: Any
     """Play one transcript against a running app and check every expectation."""
     assert script.get("turns"), f"{label}: no turns"
     mode = script.get("mode", "plain")
+    started: int | None = None
+    verdict_at: int | None = None
     for number, turn in enumerate(script["turns"], start=1):
         where = f"{label} turn {number}"
         assert len(_TURN_KEYS & set(turn)) == 1, f"{where}: needs exactly one of {_TURN_KEYS}"
@@ -115,6 +135,11 @@ async def play(script: dict[str, Any], wechat: WeChat, db_path: Path, clock: Any
         assert reply.status == 200, f"{where}: HTTP {reply.status} {reply.body[:200]}"
         expect = turn.get("expect", {})
         text = reply.content
+        names = set(reply.templates)
+        if started is None and names & CONSULTATION:
+            started = number
+        if started is not None and verdict_at is None and names & VERDICTS:
+            verdict_at = number
         if expect.get("silent"):
             assert reply.body == "success", f"{where}: expected no reply, got {text!r}"
         elif "silent" in expect or "contains" in expect or "says" in expect:
@@ -137,6 +162,9 @@ async def play(script: dict[str, Any], wechat: WeChat, db_path: Path, clock: Any
                 assert slots.get(key) == value, f"{where}: slot {key}={slots.get(key)!r}"
             for key in expect.get("no_slots", []):
                 assert key not in slots, f"{where}: slot {key} should be absent"
+    if started is not None:
+        end = verdict_at if verdict_at is not None else len(script["turns"]) + 1
+        TURNS_TO_VERDICT[label] = end - started + 1
 
 
 @pytest.mark.parametrize("path", _files(), ids=lambda p: p.stem)
@@ -148,3 +176,29 @@ async def test_conversation(path: Path, make_wechat, settings, db_path, clock):
 
 def test_there_are_enough_conversations():
     assert len(_files()) >= 50
+
+
+def test_median_turns_to_the_first_verdict():
+    """Answer first: half the consultations get their verdict within two turns."""
+    played = {p.name for p in _files()} & {label for label in TURNS_TO_VERDICT}
+    if len(played) < len(_files()):
+        pytest.skip("measured over the whole set of transcripts only (run them all)")
+    turns = sorted(TURNS_TO_VERDICT.values())
+    assert len(turns) >= 30, "too few consultations to measure"
+    median = statistics.median(turns)
+    worst = max(TURNS_TO_VERDICT, key=lambda name: TURNS_TO_VERDICT[name])
+    assert median <= MEDIAN_TURNS_TO_VERDICT, (
+        f"median {median} turns to the first verdict; worst {worst}: {TURNS_TO_VERDICT[worst]}")
+
+
+def verdict_report() -> list[str]:
+    """The per-transcript table printed at the end of the run (tests/conftest.py)."""
+    if not TURNS_TO_VERDICT:
+        return []
+    turns = sorted(TURNS_TO_VERDICT.values())
+    lines = [f"{turns_:>3}  {name}" for name, turns_ in sorted(TURNS_TO_VERDICT.items())]
+    within = sum(1 for t in turns if t <= MEDIAN_TURNS_TO_VERDICT)
+    lines.append(
+        f"{len(turns)} consultations: median {statistics.median(turns)} turns to the first "
+        f"verdict, worst {turns[-1]}, {within} within {MEDIAN_TURNS_TO_VERDICT}")
+    return lines
