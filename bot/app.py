@@ -6,6 +6,7 @@ No logic lives here. Each resource is owned by one ``cleanup_ctx`` generator: co
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import time
 from collections.abc import AsyncIterator, Callable
@@ -13,7 +14,7 @@ from collections.abc import AsyncIterator, Callable
 import aiohttp
 from aiohttp import web
 
-from wxloan.handlers import DialogueServices, Router, build_dialogue
+from wxloan.handlers import DialogueServices, Router, build_dialogue, load_services
 from wxloan.storage import open_store
 
 from .config import Settings
@@ -23,7 +24,7 @@ from .middlewares import error_middleware
 from .outbound import CustomerServiceSender, OutboundSender
 from .pipeline import Pipeline, RetryWindow
 from .webhook import channel_handlers, healthz
-from .wechat_api import WeChatApi
+from .wechat_api import OnlineAgents, WeChatApi
 
 __all__ = ["create_app"]
 
@@ -45,8 +46,13 @@ def create_app(
     :param sender: where late Official Account replies go; defaults to the customer-service
         API when an AppSecret is set, else to WeChat's own next delivery.
     :param services: knowledge and understanding; defaults to :func:`handlers.load_services`.
+        Its ``agents`` (who can take a hand-off) becomes WeChat's online list, asked
+        through the Official Account's API when an AppSecret is set.
     """
-    dialogue = build_dialogue(router, services)
+    agents = OnlineAgents(OFFICIAL_ACCOUNT)
+    dialogue = build_dialogue(
+        router, dataclasses.replace(services or load_services(), agents=agents)
+    )
     app = web.Application(
         middlewares=[error_middleware], client_max_size=settings.max_body_bytes
     )
@@ -74,14 +80,15 @@ def create_app(
                 return WeChatApi(session=http, store=store, api_base=settings.api_base,
                                  app_id=app_id, app_secret=secret, clock=clock)
 
+            official = api(settings.app_id, settings.app_secret)
             senders: dict[str, OutboundSender] = {}
             if sender is not None:
                 senders[OFFICIAL_ACCOUNT] = sender
             elif settings.outbound_enabled:
-                senders[OFFICIAL_ACCOUNT] = CustomerServiceSender(
-                    api(settings.app_id, settings.app_secret), store, clock
-                )
+                senders[OFFICIAL_ACCOUNT] = CustomerServiceSender(official, store, clock)
             # else: no sender; a late reply rides on WeChat's next delivery (bot.pipeline)
+            # The hand-off asks getonlinekflist; without an AppSecret it cannot tell.
+            agents.bind(official if settings.outbound_enabled else None)
             if settings.miniprogram_enabled:
                 senders[MINIPROGRAM] = CustomerServiceSender(
                     api(settings.wxa_app_id, settings.wxa_app_secret), store, clock
@@ -99,6 +106,7 @@ def create_app(
             app[PIPELINE] = pipeline
             yield
             await pipeline.drain()
+            agents.bind(None)
 
     app.cleanup_ctx.extend([storage_ctx, pipeline_ctx])
     for channel in channels:

@@ -1,9 +1,11 @@
 """A local stand-in for WeChat's server API, for tests and the simulator.
 
 It implements just what wxloan calls — ``stable_token``, ``token``, customer-service
-``send`` and ``typing``, and ``menu/create`` — with WeChat's error codes, and it can be
-told to misbehave (expire every token, answer ``-1`` busy, refuse with ``45047``), so the
-outbound client's retry rules are tested against a real HTTP server.
+``send`` and ``typing``, ``menu/create`` and ``customservice/getonlinekflist`` — with
+WeChat's error codes, and it can be told to misbehave (expire every token, answer ``-1``
+busy, refuse with ``45047``, fail the online list), so the outbound client's retry rules
+are tested against a real HTTP server. One agent is online unless a test says otherwise
+(:meth:`StandIn.set_agents_online`), as on an account with a person on duty.
 
 Start it with :func:`create_standin_app`; point ``WECHAT_API_BASE`` at it.
 """
@@ -51,6 +53,19 @@ class StandIn:
     token_requests: int = 0
     send_attempts: int = 0
     faults: deque[int] = field(default_factory=deque)
+    #: agents ``getonlinekflist`` lists as online; ``agents_fault``: the errcode it
+    #: answers instead (e.g. 48001, API unauthorised), None for a normal answer
+    agents_online: int = 1
+    agents_fault: int | None = None
+    agent_checks: int = 0
+
+    def set_agents_online(self, count: int) -> None:
+        """``getonlinekflist`` lists ``count`` agents from now on (0: nobody on duty)."""
+        self.agents_online = count
+
+    def fail_agent_checks(self, errcode: int | None) -> None:
+        """``getonlinekflist`` answers ``errcode`` from now on (None: answer normally)."""
+        self.agents_fault = errcode
 
     def fail_next_sends(self, errcode: int, times: int = 1) -> None:
         """The next ``times`` send calls answer ``errcode`` (e.g. -1, 45047)."""
@@ -145,6 +160,22 @@ async def _menu_create(request: web.Request) -> web.Response:
     return _error(0, "ok")
 
 
+async def _online_agents(request: web.Request) -> web.Response:
+    state = request.app[STANDIN]
+    app_id = _authorised(request)
+    if isinstance(app_id, web.Response):
+        return app_id
+    state.agent_checks += 1
+    if state.agents_fault is not None:
+        return _error(state.agents_fault, "scripted fault")
+    agents = [
+        {"kf_account": f"kf{n}@standin", "kf_id": str(1001 + n), "status": 1,
+         "accepted_case": 0}
+        for n in range(state.agents_online)
+    ]
+    return web.json_response({"kf_online_list": agents})
+
+
 def create_standin_app(state: StandIn | None = None) -> web.Application:
     """An aiohttp app answering like WeChat's API for the apps in ``state``."""
     app = web.Application()
@@ -154,4 +185,5 @@ def create_standin_app(state: StandIn | None = None) -> web.Application:
     app.router.add_post("/cgi-bin/message/custom/send", _custom_send)
     app.router.add_post("/cgi-bin/message/custom/typing", _custom_typing)
     app.router.add_post("/cgi-bin/menu/create", _menu_create)
+    app.router.add_get("/cgi-bin/customservice/getonlinekflist", _online_agents)
     return app

@@ -1,7 +1,9 @@
 """An async client for the WeChat APIs the bot calls: access token and customer service.
 
 Why not wechatpy's ``WeChatClient``: it is synchronous (requests) and would block the
-event loop; these three endpoints are small enough to call with aiohttp directly.
+event loop; these few endpoints are small enough to call with aiohttp directly.
+:class:`OnlineAgents` is the dialogue's agent directory over one of them
+(``customservice/getonlinekflist``, wechatpy's ``get_online_accounts``).
 
 Error handling follows WeChat's documented codes:
 
@@ -25,7 +27,7 @@ import aiohttp
 
 from wxloan.storage import Store
 
-__all__ = ["ApiError", "ApiResult", "WeChatApi"]
+__all__ = ["AGENT_CHECK_SECONDS", "ApiError", "ApiResult", "OnlineAgents", "WeChatApi"]
 
 log = logging.getLogger("wxloan.api")
 
@@ -134,25 +136,33 @@ class WeChatApi:
             raise ApiError(f"{path}: not a JSON object")
         return data
 
-    async def post_with_token(self, path: str, body: Mapping[str, Any]) -> ApiResult:
-        """POST ``body`` with the access token, applying WeChat's retry rules."""
+    async def call_with_token(
+        self, method: str, path: str, body: Mapping[str, Any] | None = None
+    ) -> Mapping[str, Any]:
+        """Call ``path`` with the access token, applying WeChat's retry rules; its JSON."""
         token = await self.token()
         refreshed = False
         busy_left = self._busy_retries
         delay = self._backoff
         while True:
-            data = await self._call("POST", path, params={"access_token": token}, json=body)
-            result = ApiResult(int(data.get("errcode", 0)), str(data.get("errmsg", "")))
-            if result.errcode in TOKEN_INVALID and not refreshed:
+            extra: dict[str, Any] = {} if body is None else {"json": body}
+            data = await self._call(method, path, params={"access_token": token}, **extra)
+            errcode = _errcode(data)
+            if errcode in TOKEN_INVALID and not refreshed:
                 token = await self.token(force=True, stale=token)
                 refreshed = True
                 continue
-            if result.errcode == BUSY and busy_left > 0:
+            if errcode == BUSY and busy_left > 0:
                 busy_left -= 1
                 await asyncio.sleep(delay)
                 delay *= 2
                 continue
-            return result
+            return data
+
+    async def post_with_token(self, path: str, body: Mapping[str, Any]) -> ApiResult:
+        """POST ``body`` with the access token, applying WeChat's retry rules."""
+        data = await self.call_with_token("POST", path, body)
+        return ApiResult(_errcode(data), str(data.get("errmsg", "")))
 
     async def send_text(self, openid: str, text: str) -> ApiResult:
         """``message/custom/send`` with a text message."""
@@ -167,3 +177,66 @@ class WeChatApi:
     async def create_menu(self, menu: Mapping[str, Any]) -> ApiResult:
         """``menu/create`` (Official Account custom menu)."""
         return await self.post_with_token("/cgi-bin/menu/create", menu)
+
+    async def online_agents(self) -> int:
+        """``customservice/getonlinekflist``: how many human agents are online now.
+
+        Each entry of ``kf_online_list`` has a ``status`` (1 web, 2 mobile, 3 both).
+
+        :raises ApiError: WeChat refused (an errcode) or answered without the list.
+        """
+        data = await self.call_with_token("GET", "/cgi-bin/customservice/getonlinekflist")
+        errcode = _errcode(data)
+        if errcode:
+            raise ApiError(f"getonlinekflist: errcode {errcode}")
+        listed = data.get("kf_online_list")
+        if not isinstance(listed, list):
+            raise ApiError("getonlinekflist: no kf_online_list")
+        return sum(1 for agent in listed if isinstance(agent, dict) and _online(agent))
+
+
+def _errcode(data: Mapping[str, Any]) -> int:
+    return int(data.get("errcode", 0))
+
+
+def _online(agent: Mapping[str, Any]) -> bool:
+    """An entry of ``kf_online_list`` whose ``status`` says it is reachable (1, 2 or 3)."""
+    status = agent.get("status")
+    return isinstance(status, int) and not isinstance(status, bool) and status > 0
+
+
+#: The longest the hand-off waits to learn whether an agent is online (inside WeChat's
+#: 5-second reply window): past it, the dialogue is told "cannot tell".
+AGENT_CHECK_SECONDS = 2.0
+
+
+class OnlineAgents:
+    """The dialogue's agent directory (``handlers.services.AgentDirectory``) over WeChat.
+
+    Why bound late: the dialogue is built with the app, the API client only when the
+    HTTP session starts (``bot.app``); until :meth:`bind` (and with no AppSecret) it
+    cannot tell. Only the Official Account has an online list, so other channels cannot
+    tell either.
+    """
+
+    def __init__(self, channel: str, timeout: float = AGENT_CHECK_SECONDS) -> None:
+        self.channel = channel
+        self.timeout = timeout
+        self._api: WeChatApi | None = None
+
+    def bind(self, api: WeChatApi | None) -> None:
+        """Ask through ``api`` from now on (None: cannot tell again, e.g. at shutdown)."""
+        self._api = api
+
+    async def online_count(self, channel: str) -> int | None:
+        """Agents online for ``channel``; None when there is no API or it failed."""
+        api = self._api
+        if api is None or channel != self.channel:
+            return None
+        try:
+            return await asyncio.wait_for(api.online_agents(), self.timeout)
+        except (ApiError, asyncio.TimeoutError, TypeError, ValueError) as exc:
+            log.warning("online agents unknown",
+                        extra={"fields": {"app_id": api.app_id, "error": str(exc) or
+                                          type(exc).__name__}})
+            return None
