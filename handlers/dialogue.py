@@ -27,7 +27,7 @@ from .flows import (
     start_flow,
     verdict_about,
 )
-from .memory import Memory
+from .memory import CALC_SLOTS, Memory
 from .routing import Router
 from .states import Flow
 
@@ -123,6 +123,8 @@ def _answers_pending_question(turn: Turn) -> bool:
     if not in_question_flow(turn):
         return False
     understanding = turn.understanding
+    if "calculator" in understanding.intents and CALC_SLOTS & set(understanding.slots):
+        return False  # "借1万分12期年利率18%": a calculation, not a pay score of 10,000
     requested = _FLOW_INTENTS.get(understanding.intent or "")
     if requested is not None and requested != turn.state.flow:
         if requested is Flow.REJECTION and turn.state.step in _REJECTION_FACTS:

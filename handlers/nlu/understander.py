@@ -123,7 +123,9 @@ class Understander:
                 negated.add(expecting)
 
         out_of_range = dict(measured.out_of_range)
-        if expecting == "pay_score" and "pay_score" not in slots and "amount" in slots:
+        calculation = bool({"months", "apr", "daily_rate"} & set(slots))
+        if expecting == "pay_score" and "pay_score" not in slots and "amount" in slots \
+                and not calculation:
             # 一千 / 一千分 read as money, but a score was asked for: it is the answer.
             self._as_score(slots, out_of_range)
 

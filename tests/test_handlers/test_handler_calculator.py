@@ -83,7 +83,33 @@ async def test_a_calculation_mid_questionnaire_leads_back_to_the_question(chat):
     assert reply.names == ["card_calculator", "back_to_question", "ask"]
     assert reply.say("card_calculator").context["instalment"] == equal_instalment(10000, 18, 12)
     assert (reply.outcome.flow, reply.outcome.step) == (Flow.ELIGIBILITY, started.outcome.step)
-    assert reply.slots == started.slots
+    unchanged = {k: v for k, v in reply.slots.items() if k != "_last"}
+    assert unchanged == {k: v for k, v in started.slots.items() if k != "_last"}
+    assert reply.slots["_last"]["topic"] == "calculator"  # "换成36期呢" would follow it up
+
+
+@pytest.mark.parametrize(
+    ("follow_up", "amount", "months", "apr"),
+    [
+        ("换成36期呢", 10000, 36, 18),
+        ("那24个月呢", 10000, 24, 18),
+        ("借5万呢", 50000, 12, 18),
+        ("年化12%呢", 10000, 12, 12),
+        ("如果分6期呢", 10000, 6, 18),
+    ],
+)
+async def test_a_follow_up_changes_one_input_of_the_last_schedule(chat, follow_up, amount, months, apr):
+    first = await chat.text("借1万分12期年利率18%")
+    reply = await chat.text(follow_up, first.state)
+    assert reply.names == ["card_calculator"], follow_up
+    context = reply.say("card_calculator").context
+    assert (context["amount"], context["months"]) == (amount, months)
+    assert context["instalment"] == equal_instalment(amount, apr, months)
+
+
+async def test_a_follow_up_needs_a_schedule_before_it(chat):
+    reply = await chat.text("那24个月呢")
+    assert "card_calculator" not in reply.names
 
 
 async def test_the_card_gets_the_loaded_knowledge_base(chat, kb):

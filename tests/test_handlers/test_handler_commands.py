@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from wxloan.handlers import State
+from wxloan.handlers.commands import WHY_BATCH
 from wxloan.handlers.faq import FAQ_TOPICS
 from wxloan.handlers.states import Flow
 
@@ -70,14 +71,34 @@ async def test_why_with_nothing_to_explain(chat):
 
 async def test_why_after_a_conclusion_cites_its_sources(chat, kb):
     concluded = await chat.last("1", "现在有逾期")
-    assert concluded.names == ["card_assessment"]
+    assert concluded.names == ["ack", "card_assessment"]
     sources = concluded.slots["_last"]["sources"]
     reply = await chat.text("为什么", concluded.state)
     assert reply.names == ["card_why"]
     context = reply.say("card_why").context
-    assert context["entries"] == kb.explain(tuple(sources))
+    assert context["entries"] == kb.explain(tuple(sources[:WHY_BATCH]))
+    assert context["remaining"] == max(0, len(sources) - WHY_BATCH)
     assert context["topic"] == "assessment"
-    assert reply.slots == concluded.slots  # asking why changes nothing
+    assert reply.outcome.flow is None and reply.outcome.step is None
+
+
+async def test_more_after_why_continues_the_sources_it_announced(chat, kb):
+    """"（还有N条，回复“更多”继续看）" → "更多" shows exactly those, then it is over."""
+    concluded = await chat.last("支付分680，没有逾期", "上班族", "直接说结果")
+    sources = list(concluded.slots["_last"]["sources"])
+    assert len(sources) > 2 * WHY_BATCH
+    shown: list = []
+    reply = await chat.text("为什么", concluded.state)
+    while True:
+        context = reply.say("card_why").context
+        shown.extend(context["entries"])
+        if not context["remaining"]:
+            break
+        assert "更多" in reply.text
+        reply = await chat.text("更多", reply.state)
+        assert reply.names == ["card_why"] and reply.say("card_why").context["first"] is False
+    assert tuple(shown) == kb.explain(tuple(sources))
+    assert (await chat.text("更多", reply.state)).names == ["no_more"]
 
 
 async def test_why_after_a_faq_answer_cites_its_article_sections(chat, kb):

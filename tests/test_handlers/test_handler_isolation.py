@@ -55,7 +55,7 @@ def _run(script: str, *args: str) -> dict:
 def test_answering_messages_imports_no_transport_and_no_database():
     result = _run(SCRIPT, json.dumps(TRANSPORT))
     assert result["names"][0] == ["card_calculator"]  # the script really answered
-    assert result["names"][1][0] == "flow_intro_eligibility"
+    assert result["names"][1][0] == "brief_eligibility"
     assert result["loaded"] == [], f"the dialogue imported {result['loaded']}"
 
 

@@ -453,7 +453,29 @@ CASES = [
     case("上周", None, {"rejected_days_ago": 7}, expecting="rejected_days_ago"),
     case("上班的", None, {"identity": "employee"}, expecting="identity"),
     case("没有", None, expecting="materials", negated={"materials"}, absent={"materials"}),
-    case("2", "menu_choice", expecting="overdue", choice=2),
+    # conversation control of the answer-first dialogue
+    case("刚才说错了，应该是710", "correction"),
+    case("打错了是六百八", "correction"),
+    case("直接说结果吧", "impatient"),
+    case("别问了，到底能不能开", "impatient"),
+    case("不用问那么多了", "impatient"),
+    case("详细评估一下", "detailed"),
+    case("继续问吧", "detailed"),
+    case("上次的评估结果呢", "last_result"),
+    case("我上次测的结果", "last_result"),
+    case("开始评估", "eligibility"),
+    case("帮我测测", "eligibility"),
+    # the numbered options of the question asked ("1 没有 2 以前有 3 现在有"), not the menu
+    case("2", None, {"overdue": "past"}, expecting="overdue", choice=None),
+    case("3", None, {"overdue": "current"}, expecting="overdue", choice=None),
+    case("2", None, {"identity": "student"}, expecting="identity", choice=None),
+    case("1", None, {"rejection_hint": "score_insufficient"}, expecting="rejection_hint"),
+    case("5", "menu_choice", expecting="identity", choice=5),  # no 5th option: a menu number
+    # vague frequencies: "好几" is more than a couple (at least the article's 3 a week)
+    case("每周都用好几次", None, {"payments_per_week": 3}),
+    case("好几次", None, {"payments_per_week": 3}, expecting="payments_per_week"),
+    case("最近查了好几次征信", None, {"inquiries_3m": 4}),
+    case("天天都用", None, {"payments_per_week": 7}),
     case("我想问一下利率", "rates", expecting="pay_score", absent={"pay_score"}),
 ]
 
