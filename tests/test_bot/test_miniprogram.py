@@ -298,12 +298,14 @@ async def test_official_account_click_and_message_open_windows(make_wechat, mp_s
 # -- hand-off to a human ----------------------------------------------------------------
 
 
-async def test_handoff_json_transfer_then_quiet_then_back(mp, standin, clock):
+async def test_handoff_json_announced_then_transferred_then_back(mp, standin, clock):
+    # A mini-program has no online list: the bot says it cannot tell who is online, then
+    # transfers the user's next message (handlers/handoff.py).
     status, body = await text_json(mp, "mp-human", "转人工")
-    assert status == 200
-    assert json.loads(body)["MsgType"] == "transfer_customer_service"
+    assert (status, body) == (200, "success")
     await wait_until(lambda: standin.texts_to("mp-human"))
     assert "转接人工客服" in standin.texts_to("mp-human")[0]
+    assert standin.agent_checks == 0
     status, body = await text_json(mp, "mp-human", "还在吗")
     assert json.loads(body)["MsgType"] == "transfer_customer_service"
     await asyncio.sleep(0.1)
@@ -315,7 +317,10 @@ async def test_handoff_json_transfer_then_quiet_then_back(mp, standin, clock):
 
 
 async def test_handoff_xml_in_safe_mode(mp, standin):
-    xml = message_xml("mp-human-x", "text", int(mp.clock()), Content="人工", MsgId=next(_ids))
+    asked = message_xml("mp-human-x", "text", int(mp.clock()), Content="人工", MsgId=next(_ids))
+    assert (await mp.post(asked, "safe")).body == "success"  # announced through the API
+    xml = message_xml("mp-human-x", "text", int(mp.clock()), Content="额度没了",
+                      MsgId=next(_ids))
     reply = await mp.post(xml, "safe")
     assert reply.fields["MsgType"] == "transfer_customer_service"
     assert reply.fields["ToUserName"] == "mp-human-x"
