@@ -22,6 +22,7 @@ from .errors import DataError
 from .kb import KnowledgeBase
 from .reader import TableReader
 from .records import (
+    AntiFraud,
     AprSpan,
     BannedPurposes,
     Channel,
@@ -115,6 +116,7 @@ class _Builder:
         growth = self._figure(doc, "growth", "annual_growth_pct", 0, 1000)
         self._facts(doc)
         doc.finish()
+        anti_fraud = self._read_anti_fraud(self._docs["policy.toml"])  # before the file's finish
         max_inquiries = self._read_policy(self._docs["policy.toml"])
         for entry_id in sorted(ids.REQUIRED_ENTRY_IDS - self._entries.keys()):
             raise DataError(f"knowledge data: required entry {entry_id!r} is missing")
@@ -137,6 +139,7 @@ class _Builder:
             lingqiantong_threshold_yuan=lingqiantong,
             annual_growth_pct=growth,
             max_inquiries_3m=max_inquiries,
+            anti_fraud=anti_fraud,
         )
         return KnowledgeBase(
             sections=tuple(self._sections[n] for n in sorted(self._sections)),
@@ -388,6 +391,19 @@ class _Builder:
         r.finish()
         doc.finish()
         return Figure(basis, value)
+
+    # -- anti-fraud numbers (policy.toml [anti_fraud]) -------------------------------
+
+    def _read_anti_fraud(self, doc: TableReader) -> AntiFraud:
+        """Public phone numbers, not article figures: digits only, and a note saying so."""
+        r = doc.table("anti_fraud")
+        numbers = {key: r.string(key) for key in ("police", "hotline")}
+        for key, number in numbers.items():
+            if not (number.isascii() and number.isdigit() and 3 <= len(number) <= 8):
+                raise r.error(key, f"expected a phone number of 3 to 8 digits, got {number!r}")
+        r.string("note")
+        r.finish()
+        return AntiFraud(police=numbers["police"], hotline=numbers["hotline"])
 
 
 def _int_in(r: TableReader, key: str, lo: int, hi: int) -> int:

@@ -13,6 +13,7 @@ from decimal import Decimal
 from .enums import Identity, Material, Purpose, RiskGrade
 
 __all__ = [
+    "AntiFraud",
     "AprSpan",
     "BannedPurposes",
     "Channel",
@@ -199,3 +200,19 @@ class Rules:
     lingqiantong_threshold_yuan: Figure
     annual_growth_pct: Figure
     max_inquiries_3m: Figure
+    anti_fraud: AntiFraud
+
+
+# --- anti-fraud numbers (policy.toml [anti_fraud]) -------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class AntiFraud:
+    """Public numbers the scam replies give: not article figures, so no entry id.
+
+    Kept in the data rather than in the templates so that every number a user reads
+    comes from ``knowledge/data``, each with a note saying where it comes from.
+    """
+
+    police: str  #: the emergency number to report a fraud (报警)
+    hotline: str  #: the national anti-fraud line (反诈专线)
