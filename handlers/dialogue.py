@@ -73,10 +73,7 @@ def _corrects_a_fact(turn: Turn) -> bool:
 async def correction(turn: Turn) -> Outcome:
     """"刚才说错了，是710": the value replaces the fact given last; later cards use it."""
     memory = turn.memory()
-    understanding = turn.understanding
-    if not has_facts(turn):  # a bare value: it is the last fact's, not the pending question's
-        understanding = turn.services.interpret(turn.message.text, memory.recent[0])
-    changed = memory.absorb(understanding, turn.today, memory.recent[0])
+    changed = _corrected(turn, memory)
     lead = acknowledge(turn, memory, changed, corrected=True)
     if not changed:
         return turn.stay(Say("correction_unclear"), *resume_says(turn))
@@ -87,6 +84,25 @@ async def correction(turn: Turn) -> Outcome:
     if last is not None:
         return conclude(turn, memory, last, lead)  # the corrected value, in a new card
     return turn.stay(*lead, slots=memory.to_slots())
+
+
+def _corrected(turn: Turn, memory: Memory) -> set[str]:
+    """Apply a correction; the fields it changed.
+
+    A stated fact ("说错了，支付分是710") is taken as it is. A bare value ("应该是720") is
+    the value of a fact the user gave: the ones of their last message first, then the
+    others they gave, the first one it reads as (720 is a pay score, not an identity).
+    """
+    if has_facts(turn):
+        return memory.absorb(turn.understanding, turn.today, None)
+    known = [f for f in memory.profile.to_mapping() if f not in memory.recent]
+    for field in [*memory.recent, *known]:
+        reread = turn.services.interpret(turn.message.text, field)
+        if field in reread.slots or (field == "rejected_on" and "rejected_days_ago" in reread.slots):
+            trial = memory.copy()
+            if trial.absorb(reread, turn.today, field):
+                return memory.absorb(reread, turn.today, field)
+    return set()
 
 
 @router.on(Kind.TEXT, when=lambda turn: turn.understanding.intent == "impatient")

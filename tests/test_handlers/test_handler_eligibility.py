@@ -1,4 +1,4 @@
-"""The eligibility questionnaire: the core picks each question, a decisive fact concludes."""
+"""Eligibility, answer first: the verdict the known facts allow, then at most one question."""
 
 from __future__ import annotations
 
@@ -7,9 +7,15 @@ from collections.abc import Iterable
 import pytest
 
 from wxloan.handlers import State
-from wxloan.handlers.flows import MAX_TRIES, QUESTION_BUDGET, VERIFICATION, VERIFICATION_FIELDS
+from wxloan.handlers.flows import (
+    DETAILED_BUDGET,
+    MAX_TRIES,
+    QUICK_QUESTIONS,
+    VERIFICATION,
+    VERIFICATION_FIELDS,
+)
 from wxloan.handlers.states import Flow
-from wxloan.knowledge import ApplicantProfile, KnowledgeBase, assess, next_question
+from wxloan.knowledge import ApplicantProfile, KnowledgeBase, Lean, assess, next_question
 
 #: A plausible answer to every question the eligibility flow may ask.
 ANSWERS = {
@@ -27,6 +33,8 @@ ANSWERS = {
     "payments_per_week": "每周四五次",
     "pay_history_months": "用了两年",
 }
+#: Replies that carry a verdict (the card concludes; the short verdict precedes a question).
+VERDICTS = {"verdict_eligibility", "card_assessment"}
 
 
 def profile_of(slots) -> ApplicantProfile:
@@ -48,78 +56,198 @@ def expected_step(
 
 
 def asking(field: str, **known) -> State:
-    """Mid-questionnaire, waiting for an answer to ``field``."""
+    """Mid-questionnaire, waiting for an answer to ``field`` (the first question)."""
     return State(flow=Flow.ELIGIBILITY, step=field, slots={**known, "_asked": [field]})
 
 
-async def test_the_first_question_is_the_cores_first_choice(chat, kb):
-    reply = await chat.text("我想开通微粒贷")
-    assert reply.names == ["flow_intro_eligibility", "ask"]
-    assert reply.outcome.flow == Flow.ELIGIBILITY
-    ask = reply.say("ask").context
-    assert reply.outcome.step == ask["field"] == expected_step(kb, ApplicantProfile())
-    assert (ask["position"], ask["attempt"], ask["invalid_value"]) == (1, 0, None)
+# --- the first reply answers -------------------------------------------------------
 
 
-async def test_an_answer_is_taken_and_moves_to_the_next_question(chat, kb):
-    first = await chat.text("1")
-    reply = await chat.text(ANSWERS[first.outcome.step], first.state)
-    assert reply.names == ["ask"]
-    profile = profile_of(reply.slots)
-    assert getattr(profile, first.outcome.step) is not None  # the answer was stored
-    assert reply.outcome.step != first.outcome.step
-    assert reply.outcome.step == expected_step(kb, profile)
-    assert reply.say("ask").context["position"] == 2
-    assert reply.slots["_asked"] == [first.outcome.step, reply.outcome.step]
-
-
-async def test_facts_volunteered_from_idle_start_the_questionnaire_past_them(chat, kb):
-    reply = await chat.text("支付分七百二，没有逾期")
-    assert reply.outcome.flow == Flow.ELIGIBILITY
-    assert reply.slots["pay_score"] == 720 and reply.slots["overdue"] == "none"
-    assert reply.outcome.step not in ("pay_score", "overdue")
+async def test_the_decisive_fact_in_the_question_gets_its_verdict_at_once(chat, kb):
+    reply = await chat.text("支付分只有590，微粒贷有戏吗")
+    assert reply.names == ["ack", "verdict_eligibility", "ask"]
+    context = reply.say("verdict_eligibility").context
+    leans = {v.product: v.lean for v in context["a"].verdicts}
+    assert leans == {"weilidai": Lean.NO, "we2000": Lean.LIKELY, "partner_bank": Lean.NO}
+    assert [v.product for v in context["verdicts"]][0] == "weilidai"  # the product asked first
+    assert "590＜620" in reply.text and "590≥580" in reply.text
     assert reply.outcome.step == expected_step(kb, profile_of(reply.slots))
+    inputs, summary = reply.outcome.assessment
+    assert inputs == {"pay_score": 590} and summary["final"] is False
+    assert summary["leans"] == {k: v.value for k, v in leans.items()}
+
+
+async def test_with_nothing_known_it_says_what_the_answer_depends_on(chat, kb):
+    reply = await chat.text("我想开通微粒贷")
+    assert reply.names == ["brief_eligibility", "ask"]
+    assert reply.outcome.step == "pay_score" == expected_step(kb, ApplicantProfile())
+    assert f"≥{kb.product('weilidai').min_pay_score}分" in reply.text
+    assert reply.outcome.assessment is None  # nothing decided, nothing to record
+
+
+async def test_facts_volunteered_from_idle_are_acknowledged_and_assessed(chat, kb):
+    reply = await chat.text("支付分七百二，没有逾期")
+    assert reply.names == ["ack", "verdict_eligibility", "ask"]
+    assert reply.say("ack").context["fields"] == ["overdue", "pay_score"]
+    assert reply.slots["pay_score"] == 720 and reply.slots["overdue"] == "none"
+    assert reply.outcome.step == expected_step(kb, profile_of(reply.slots))
+
+
+FIRST_MESSAGES = [
+    "1",
+    "我想开通微粒贷",
+    "能开通We2000吗",
+    "支付分六百五能借钱吗",
+    "我是上班族，能开通吗",
+    "帮我测测",
+    "评估一下",
+    "开始评估",
+    "支付分590",
+    "没有逾期，支付分七百",
+    "微粒贷怎么开通",
+    "个体户，支付分680，想开通",
+]
+
+
+@pytest.mark.parametrize("first", FIRST_MESSAGES)
+async def test_a_verdict_after_at_most_two_questions_and_the_card_after_two(chat, first):
+    """Issue 12: a first useful verdict after at most 2 bot questions; the card after 2."""
+    reply = await chat.text(first)
+    questions = 0
+    verdict_after: int | None = 0 if VERDICTS & set(reply.names) else None
+    while reply.outcome.step is not None:
+        questions += 1
+        assert questions <= QUICK_QUESTIONS, reply.names
+        reply = await chat.text(ANSWERS[reply.outcome.step], reply.state)
+        if verdict_after is None and VERDICTS & set(reply.names):
+            verdict_after = questions
+    assert verdict_after is not None and verdict_after <= 2
+    assert "card_assessment" in reply.names and reply.outcome.flow is None
+    profile = profile_of(reply.slots)
+    assert reply.say("card_assessment").context["a"] == assess(profile, kb_of(chat), chat.today)
+    inputs, summary = reply.outcome.assessment
+    assert inputs == profile.to_mapping() and summary["final"] is True
+    assert "_asked" not in reply.slots  # the bookkeeping ends with the flow
+
+
+def kb_of(chat) -> KnowledgeBase:
+    return chat.services.kb
+
+
+async def test_an_unchanged_verdict_is_not_repeated_after_an_answer(chat):
+    first = await chat.text("支付分只有590，微粒贷有戏吗")
+    assert first.outcome.step == "overdue"
+    reply = await chat.text("没有", first.state)
+    assert reply.names == ["ack", "ask"]  # 590 still decides the same; just the next question
+
+
+async def test_a_changed_verdict_is_shown_again(chat):
+    first = await chat.text("支付分680")
+    reply = await chat.text("学生", State(flow=Flow.ELIGIBILITY, step="identity",
+                                          slots={**first.slots, "_asked": ["identity"]}))
+    assert "verdict_eligibility" in reply.names or "card_assessment" in reply.names
+    context = (reply.say("verdict_eligibility") if "verdict_eligibility" in reply.names
+               else reply.say("card_assessment")).context
+    assert context["a"].verdict("weilidai").lean is Lean.NO  # the student cap, now known
+
+
+# --- decisive facts, details, impatience -------------------------------------------
 
 
 @pytest.mark.parametrize(
     ("known", "step", "answer", "decided"),
     [
         ({}, "overdue", "现在有逾期", {"overdue": "current"}),
+        ({}, "overdue", "3", {"overdue": "current"}),
         ({"overdue": "none", "pay_score": 720}, "real_name_verified", "否",
          {"real_name_verified": False}),
         ({"overdue": "none", "pay_score": 720, "real_name_verified": True, "face_verified": True,
           "account_normal": True}, "purpose", "买房", {"purpose": "house"}),
     ],
-    ids=["current-overdue", "not-verified", "banned-purpose"],
+    ids=["current-overdue", "numbered-option", "not-verified", "banned-purpose"],
 )
 async def test_a_decisive_fact_concludes_at_once(chat, kb, known, step, answer, decided):
     reply = await chat.text(answer, asking(step, **known))
-    assert reply.names == ["card_assessment"]
+    assert reply.names == ["ack", "card_assessment"]  # nothing left to ask: no refine hint
     assert (reply.outcome.flow, reply.outcome.step) == (None, None)
     profile = profile_of(reply.slots)
     assert profile.to_mapping().items() >= decided.items()
-    inputs, summary = reply.outcome.assessment
-    assert inputs == profile.to_mapping()
     core = assess(profile, kb, chat.today)
-    assert summary["flow"] == "eligibility"
-    assert summary["verdicts"] == {v.product: v.status.value for v in core.verdicts}
+    assert core.decided
     assert reply.say("card_assessment").context["a"] == core
 
 
-async def test_the_whole_questionnaire_ends_with_the_cores_assessment(chat, kb):
-    reply = await chat.text("1")
-    turns = 0
+async def test_detailed_keeps_asking_only_what_still_matters(chat, kb):
+    replies = await chat.talk("支付分720", "没有", "上班族")
+    card = replies[-1]
+    assert card.names[-2:] == ["card_assessment", "refine_hint"]
+    reply = await chat.text("详细评估", card.state)
+    assert reply.names == ["ask"]  # the card just showed the verdict: straight to the question
+    assert reply.outcome.step == expected_step(kb, profile_of(reply.slots))
+    asked = 1
     while reply.outcome.step is not None:
-        turns += 1
-        assert turns <= QUESTION_BUDGET[Flow.ELIGIBILITY], reply.slots
         reply = await chat.text(ANSWERS[reply.outcome.step], reply.state)
-    assert reply.names == ["card_assessment"]
-    profile = profile_of(reply.slots)
-    assert profile.pay_score == 720
-    assert reply.say("card_assessment").context["a"] == assess(profile, kb, chat.today)
-    assert reply.slots["_last"]["topic"] == "assessment"
-    assert reply.slots["_last"]["sources"] == list(assess(profile, kb, chat.today).sources)
-    assert "_asked" not in reply.slots  # the bookkeeping ends with the flow
+        asked += reply.names.count("ask")
+        assert asked <= DETAILED_BUDGET[Flow.ELIGIBILITY]
+    assert reply.names[-1] == "card_assessment"  # nothing can change it now: no hint
+    assert next_question(profile_of(reply.slots), kb, "eligibility") is None
+
+
+async def test_impatience_gets_the_card_now_with_what_is_known(chat):
+    first = await chat.text("支付分680")
+    reply = await chat.text("别问了，直接说结果", first.state)
+    assert reply.names == ["card_assessment", "refine_hint"]
+    assert reply.outcome.flow is None
+    a = reply.say("card_assessment").context["a"]
+    assert a.verdict("weilidai").lean is Lean.LIKELY and "overdue" in a.pending
+
+
+async def test_impatience_with_nothing_known_asks_the_one_deciding_question(chat):
+    reply = await chat.text("直接说结果")
+    assert reply.names == ["brief_eligibility", "ask"]
+    assert reply.outcome.step == "pay_score"
+
+
+# --- corrections and someone else --------------------------------------------------
+
+
+async def test_a_correction_replaces_the_last_fact_not_the_pending_question(chat):
+    first = await chat.text("支付分六百八")
+    assert first.outcome.step == "overdue"
+    reply = await chat.text("刚才说错了，是710", first.state)
+    assert reply.slots["pay_score"] == 710 and "overdue" not in reply.slots
+    assert reply.say("ack").context["corrected"] is True
+    assert reply.outcome.step == "overdue"  # the pending question is still pending
+    card = await chat.text("直接说结果", reply.state)
+    assert card.say("card_assessment").context["profile"].pay_score == 710
+
+
+async def test_a_correction_after_the_card_gives_a_new_card(chat):
+    card = (await chat.talk("支付分690", "没有", "上班族"))[-1]
+    assert card.outcome.flow is None
+    reply = await chat.text("打错了，应该是720", card.state)
+    assert reply.names[:2] == ["ack", "card_assessment"]
+    assert reply.say("card_assessment").context["a"].verdict("partner_bank").lean is Lean.LIKELY
+
+
+async def test_someone_elses_facts_answer_about_them_and_are_stored_nowhere(chat):
+    reply = await chat.text("我老婆是学生，她能办吗")
+    assert reply.names == ["verdict_eligibility"]
+    context = reply.say("verdict_eligibility").context
+    assert context["about_other"] is True
+    assert context["a"].verdict("weilidai").lean is Lean.NO  # the student cap
+    assert "identity" not in reply.slots and reply.outcome.flow is None
+
+
+async def test_someone_else_mid_questionnaire_leads_back(chat):
+    state = asking("overdue", pay_score=700)
+    reply = await chat.text("我同学支付分600能开微粒贷吗", state)
+    assert reply.names[0] == "verdict_eligibility" and reply.names[-1] == "ask"
+    assert reply.slots["pay_score"] == 700  # the user's own score is untouched
+    assert (reply.outcome.flow, reply.outcome.step) == (Flow.ELIGIBILITY, "overdue")
+
+
+# --- answering the question --------------------------------------------------------
 
 
 async def test_yes_to_the_grouped_identity_question_confirms_all_three(chat):
@@ -129,8 +257,9 @@ async def test_yes_to_the_grouped_identity_question_confirms_all_three(chat):
 
 
 async def test_no_to_the_grouped_identity_question_asks_them_one_by_one(chat):
-    reply = await chat.text("否", asking(VERIFICATION, overdue="none", pay_score=720))
-    assert reply.names == ["ask"]
+    reply = await chat.text("否", asking(VERIFICATION, overdue="none", pay_score=720,
+                                          identity="employee"))
+    assert reply.names[-1] == "ask"
     assert reply.outcome.step in VERIFICATION_FIELDS
     assert VERIFICATION in reply.slots["_skipped"]
     assert not any(name in reply.slots for name in VERIFICATION_FIELDS)
@@ -144,6 +273,12 @@ async def test_a_bare_yes_or_no_answers_a_yes_no_question(chat, word, value):
     """The one-character yes/no words live in knowledge/data/lexicon.toml ([answers])."""
     reply = await chat.text(word, asking("face_verified", overdue="none"))
     assert reply.slots["face_verified"] is value
+
+
+@pytest.mark.parametrize(("number", "value"), [("1", "none"), ("2", "past"), ("3", "current")])
+async def test_a_numbered_option_answers_the_question(chat, number, value):
+    reply = await chat.text(number, asking("overdue", pay_score=700))
+    assert reply.slots["overdue"] == value
 
 
 async def test_an_impossible_pay_score_is_asked_again_with_a_hint(chat):
@@ -181,18 +316,33 @@ async def test_gibberish_re_asks_the_same_question(chat):
     assert reply.names == ["ask"]
     assert reply.outcome.step == "overdue"
     assert reply.say("ask").context["attempt"] == 1
+    assert reply.say("ask").context["understood"] is False
+
+
+async def test_a_fact_already_known_is_never_answered_with_not_understood(chat):
+    reply = await chat.text("支付分700", asking("overdue", pay_score=700))
+    assert reply.outcome.step == "overdue"
+    assert reply.say("ask").context["understood"] is True
+    assert "没看懂" not in reply.text
 
 
 async def test_an_answer_with_an_extra_fact_takes_both(chat):
     reply = await chat.text("没有逾期，支付分680", asking("overdue"))
     assert reply.slots["overdue"] == "none" and reply.slots["pay_score"] == 680
     assert reply.outcome.step not in ("overdue", "pay_score")
+    assert reply.say("ack").context["fields"] == ["overdue", "pay_score"]
+
+
+async def test_a_vague_frequency_reads_as_at_least_three_a_week(chat):
+    state = asking("payments_per_week", overdue="none", pay_score=700)
+    reply = await chat.text("每周都用好几次", state)
+    assert reply.slots["payments_per_week"] >= 3
 
 
 async def test_changing_the_subject_to_another_flow_switches_flow(chat):
     reply = await chat.text("怎么提额", asking("pay_score", overdue="none"))
     assert reply.outcome.flow == Flow.LIMITS
-    assert reply.names[0] == "flow_intro_limits"
+    assert "card_limits" in reply.names  # the plan at once, then one question
     assert reply.slots["overdue"] == "none"  # facts survive the switch
 
 
