@@ -8,7 +8,6 @@ import shutil
 from pathlib import Path
 
 import pytest
-
 from wxloan.handlers import Say, State
 from wxloan.handlers.nlu import SCAM_PATTERN_IDS
 from wxloan.handlers.rendering import TEMPLATE_DIR, Renderer

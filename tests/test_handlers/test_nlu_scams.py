@@ -19,7 +19,6 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-
 from wxloan.handlers.nlu import SCAM_PATTERN_IDS, Understander, Understanding
 
 AFTERMATH = "scam_aftermath"
