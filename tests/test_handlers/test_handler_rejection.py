@@ -1,4 +1,4 @@
-"""Rejection diagnosis: causes and the re-apply date come from the core's diagnose_rejection."""
+"""Rejection diagnosis, answer first: causes and the re-apply date from diagnose_rejection."""
 
 from __future__ import annotations
 
@@ -7,9 +7,9 @@ import datetime as dt
 import pytest
 
 from wxloan.handlers import State
-from wxloan.handlers.flows import QUESTION_BUDGET
+from wxloan.handlers.flows import QUICK_QUESTIONS
 from wxloan.handlers.states import Flow
-from wxloan.knowledge import ApplicantProfile, diagnose_rejection, next_question
+from wxloan.knowledge import ApplicantProfile, Evidence, diagnose_rejection, next_question
 
 ANSWERS = {
     "overdue": "没有",
@@ -33,7 +33,7 @@ def profile_of(slots) -> ApplicantProfile:
 async def test_a_rejection_starts_the_diagnosis(chat, kb, text):
     reply = await chat.text(text)
     assert reply.outcome.flow == Flow.REJECTION
-    assert reply.names == ["flow_intro_rejection", "ask"]
+    assert reply.names[-2:] == ["brief_rejection", "ask"]  # the article's common causes first
     profile = profile_of(reply.slots)
     assert reply.outcome.step == next_question(profile, kb, "rejection").field
 
@@ -43,6 +43,18 @@ async def test_the_rejection_message_said_is_remembered(chat):
     assert reply.slots["rejected_before"] is True
     assert reply.slots["rejection_hint"] == "score_insufficient"
     assert reply.outcome.step != "rejection_hint"  # already known: not asked
+    assert reply.names == ["ack", "verdict_rejection", "ask"]  # the cause and remedy at once
+    d = reply.say("verdict_rejection").context["d"]
+    assert d.causes[0].evidence is Evidence.STATED
+
+
+@pytest.mark.parametrize(("number", "hint"), [("1", "score_insufficient"),
+                                             ("2", "too_many_inquiries"), ("3", "other")])
+async def test_the_numbered_options_answer_what_the_message_said(chat, number, hint):
+    first = await chat.text("为什么被拒")
+    assert first.outcome.step == "rejection_hint"
+    reply = await chat.text(number, first.state)
+    assert reply.slots["rejection_hint"] == hint
 
 
 async def test_how_long_ago_becomes_a_rejection_date(chat):
@@ -56,14 +68,14 @@ async def test_how_long_ago_becomes_a_rejection_date(chat):
 
 async def test_a_current_overdue_concludes_at_once_without_a_reapply_date(chat, kb):
     reply = await chat.text("开不通，现在有逾期")
-    assert reply.names == ["card_diagnosis"]
+    assert reply.names == ["ack", "card_diagnosis"]
     assert reply.outcome.flow is None
     profile = profile_of(reply.slots)
     core = diagnose_rejection(profile, kb, chat.today)
     assert reply.say("card_diagnosis").context["d"] == core
     inputs, summary = reply.outcome.assessment
-    assert summary == {"flow": "rejection", "causes": [c.code for c in core.causes],
-                       "reapply_on": None}
+    assert summary == {"flow": "rejection", "final": True,
+                       "causes": [c.code for c in core.causes], "reapply_on": None}
     assert inputs["overdue"] == "current"
 
 
@@ -72,9 +84,9 @@ async def test_the_diagnosis_ends_with_the_cores_causes_and_date(chat, kb):
     turns = 0
     while reply.outcome.step is not None:
         turns += 1
-        assert turns <= QUESTION_BUDGET[Flow.REJECTION], reply.slots
+        assert turns <= QUICK_QUESTIONS, reply.slots
         reply = await chat.text(ANSWERS[reply.outcome.step], reply.state)
-    assert reply.names == ["card_diagnosis"]
+    assert "card_diagnosis" in reply.names
     core = diagnose_rejection(profile_of(reply.slots), kb, chat.today)
     assert reply.say("card_diagnosis").context["d"] == core
     _, summary = reply.outcome.assessment
@@ -91,7 +103,7 @@ async def test_yes_i_was_rejected_answers_the_eligibility_question(chat):
     reply = await chat.text("是的，上周被拒的", state)
     assert reply.slots["rejected_before"] is True
     assert reply.outcome.flow in (Flow.ELIGIBILITY, None)  # asked on, or concluded
-    assert "flow_intro_rejection" not in reply.names
+    assert "brief_rejection" not in reply.names and "verdict_rejection" not in reply.names
 
 
 async def test_a_rejection_mid_eligibility_switches_to_the_diagnosis(chat):
@@ -99,5 +111,5 @@ async def test_a_rejection_mid_eligibility_switches_to_the_diagnosis(chat):
                   slots={"overdue": "none", "_asked": ["overdue", "pay_score"]})
     reply = await chat.text("我之前被拒了", state)
     assert reply.outcome.flow == Flow.REJECTION
-    assert reply.names[0] == "flow_intro_rejection"
+    assert {"brief_rejection", "verdict_rejection"} & set(reply.names)
     assert reply.slots["overdue"] == "none"
