@@ -1,4 +1,4 @@
-"""Limit tips: at most two questions, then the core's ranked limit plan."""
+"""Limit tips, answer first: the plan from the whole article at once, then at most two questions."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from wxloan.handlers.flows import QUESTION_BUDGET
+from wxloan.handlers.flows import QUICK_QUESTIONS
 from wxloan.handlers.states import Flow
 from wxloan.knowledge import (
     ApplicantProfile,
@@ -36,7 +36,7 @@ async def finish(chat, reply):
     asked = 0
     while reply.outcome.step is not None:
         asked += 1
-        assert asked <= QUESTION_BUDGET[Flow.LIMITS], reply.slots
+        assert asked <= QUICK_QUESTIONS, reply.slots
         reply = await chat.text(ANSWERS[reply.outcome.step], reply.state)
     return reply, asked
 
@@ -45,27 +45,28 @@ async def finish(chat, reply):
 async def test_asking_how_to_raise_the_limit_starts_the_tips(chat, kb, text):
     reply = await chat.text(text)
     assert reply.outcome.flow == Flow.LIMITS
-    assert reply.names == ["flow_intro_limits", "ask"]
+    assert reply.names == ["card_limits", "ask"]  # the plan in the first reply
     assert reply.outcome.step == next_question(ApplicantProfile(), kb, "limits").field
+    assert reply.say("card_limits").context["plan"] == limit_plan(ApplicantProfile(), kb)
 
 
 async def test_at_most_two_questions_then_the_cores_plan(chat, kb):
     reply, asked = await finish(chat, await chat.text("怎么提额"))
-    assert 1 <= asked <= QUESTION_BUDGET[Flow.LIMITS]
-    assert reply.names == ["card_limits"]
+    assert 1 <= asked <= QUICK_QUESTIONS
+    assert "card_limits" in reply.names
     assert reply.outcome.flow is None
     core = limit_plan(profile_of(reply.slots), kb)
     assert reply.say("card_limits").context["plan"] == core
     inputs, summary = reply.outcome.assessment
-    assert summary == {"flow": "limits", "actions": [a.code for a in core.actions]}
+    assert summary == {"flow": "limits", "final": True, "actions": [a.code for a in core.actions]}
     assert inputs == profile_of(reply.slots).to_mapping()
 
 
 async def test_a_current_overdue_concludes_the_tips_at_once(chat, kb):
     started = await chat.text("3")
-    assert started.outcome.flow == Flow.LIMITS and started.outcome.step == "overdue"
-    reply = await chat.text("现在有", started.state)
-    assert reply.names == ["card_limits"]
+    assert started.outcome.flow == Flow.LIMITS and started.outcome.step == "materials"
+    reply = await chat.text("现在有逾期没还", started.state)
+    assert reply.names == ["ack", "card_limits"]
     assert reply.slots["overdue"] == "current"
     assert reply.say("card_limits").context["plan"] == limit_plan(profile_of(reply.slots), kb)
 
@@ -86,12 +87,13 @@ async def test_volunteered_balances_shape_the_plan(chat, kb):
 
 
 async def test_a_material_held_is_no_longer_advised(chat, kb):
-    reply = await chat.last("怎么提额", "没有", "有社保")
-    assert reply.names == ["card_limits"]
+    reply = await chat.last("怎么提额", "有社保，没有房")
+    assert reply.names == ["ack", "card_limits", "ask"]
     assert reply.slots["materials"] == ["social_security"]
+    assert reply.slots["materials_lacking"] == ["property"]
     plan = reply.say("card_limits").context["plan"]
     advised = [a.params.get("material") for a in plan.actions if a.code == "add_material"]
-    assert advised and "social_security" not in advised
+    assert advised and "social_security" not in advised and "property" not in advised
     assert any(a.code == "material_held" for a in plan.achieved)
     assert plan == limit_plan(profile_of(reply.slots), kb)
 
