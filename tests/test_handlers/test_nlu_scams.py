@@ -197,3 +197,48 @@ def test_the_checker_can_fail(nlu: Understander) -> None:
         _check(nlu.understand("钱被骗了"), "fair", (), None)
     with pytest.raises(AssertionError):
         _check(nlu.understand("收到短信说额度已提升，点链接领取"), "scam", ("refund",), None)
+
+
+# --- the pair lookup is an index: it must find what a plain search finds ----------------------
+
+
+def _naive_pairs(lexicon: Any, text: str) -> set[str]:
+    """Every pair checked word by word, the obvious way (the detector's reference)."""
+
+    def spans(words: tuple[str, ...]) -> list[tuple[int, int]]:
+        return [(i, i + len(w)) for w in words for i in range(len(text)) if text.startswith(w, i)]
+
+    found = set()
+    for scam_spec in lexicon.scams:
+        for pair in scam_spec.pairs:
+            for sa, ea in spans(pair.a):
+                for sb, eb in spans(pair.b):
+                    if max(sb - ea, sa - eb, 0) <= pair.window:
+                        found.add(scam_spec.id)
+    return found
+
+
+def test_the_pair_index_finds_what_a_plain_search_finds(nlu: Understander) -> None:
+    import random
+
+    from wxloan.handlers.nlu.scam import ScamDetector
+
+    lexicon = nlu.lexicon
+    detector = ScamDetector(lexicon)
+    words = [w for s in lexicon.scams for p in s.pairs for w in (*p.a, *p.b)]
+    filler = "的了我他说要钱卡一二三abc，。"
+    rnd = random.Random(12)
+    texts = [p.values[0] for p in ROWS]
+    for _ in range(3000):
+        parts = [
+            rnd.choice(words) if rnd.random() < 0.5
+            else "".join(rnd.choice(filler) for _ in range(rnd.randint(0, 14)))
+            for _ in range(rnd.randint(1, 5))
+        ]
+        texts.append("".join(parts))
+    hits = 0
+    for text in texts:
+        got = set(detector.detect(text, ()))
+        assert got == _naive_pairs(lexicon, text), text
+        hits += bool(got)
+    assert hits > 200  # the random texts do exercise the pairs (about one in ten hits)
