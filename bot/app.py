@@ -24,6 +24,7 @@ from .middlewares import error_middleware
 from .outbound import CustomerServiceSender, OutboundSender
 from .pipeline import Pipeline, RetryWindow
 from .webhook import channel_handlers, healthz
+from .history import StoredHistory
 from .wechat_api import OnlineAgents, WeChatApi
 
 __all__ = ["create_app"]
@@ -50,8 +51,10 @@ def create_app(
         through the Official Account's API when an AppSecret is set.
     """
     agents = OnlineAgents(OFFICIAL_ACCOUNT)
+    history = StoredHistory()
     dialogue = build_dialogue(
-        router, dataclasses.replace(services or load_services(), agents=agents)
+        router,
+        dataclasses.replace(services or load_services(), agents=agents, history=history),
     )
     app = web.Application(
         middlewares=[error_middleware], client_max_size=settings.max_body_bytes
@@ -63,6 +66,7 @@ def create_app(
     async def storage_ctx(app: web.Application) -> AsyncIterator[None]:
         store = await open_store(settings.db_path)
         app[STORE] = store
+        history.bind(store)
         if store.applied_migrations:
             log.info(
                 "database migrated",
@@ -70,6 +74,7 @@ def create_app(
                                   "migrations": store.applied_migrations}},
             )
         yield
+        history.bind(None)
         await store.close()
 
     async def pipeline_ctx(app: web.Application) -> AsyncIterator[None]:

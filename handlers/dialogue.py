@@ -12,13 +12,16 @@ a correction ("说错了，是710") re-reads its value for the fact given last; 
 
 from __future__ import annotations
 
-from wxloan.knowledge import ApplicantProfile
+import datetime as dt
+
+from wxloan.knowledge import ApplicantProfile, ProfileError
 
 from .contract import Kind, Outcome, Say, Turn
 from .flows import (
     acknowledge,
     advance,
     answer_in_flow,
+    card_for,
     conclude,
     has_answer,
     has_facts,
@@ -27,6 +30,7 @@ from .flows import (
     start_flow,
     verdict_about,
 )
+from .facade import CHINA_TZ
 from .memory import CALC_SLOTS, Memory
 from .routing import Router
 from .states import Flow
@@ -133,6 +137,32 @@ async def detailed(turn: Turn) -> Outcome:
         return start_flow(turn, Flow.ELIGIBILITY, memory)
     memory.detailed = True
     return advance(turn, memory, flow, verdict=in_question_flow(turn))
+
+
+@router.on(Kind.TEXT, when=lambda turn: turn.understanding.intent == "last_result")
+async def last_result(turn: Turn) -> Outcome:
+    """"上次的评估结果": the stored verdict, recomputed from its facts as of its day.
+
+    The facts come back into a session that has none, so follow-ups work at once.
+    """
+    memory = turn.memory()
+    past = await turn.services.history.last(turn.message.openid)
+    flow = Flow.decode(past.flow) if past is not None else None
+    if past is None or flow is None:
+        last = _last_flow(memory)
+        if last is not None:
+            return conclude(turn, memory, last)  # this session's verdict, on today's facts
+        return turn.stay(Say("no_last_result"), *resume_says(turn))
+    try:
+        profile = ApplicantProfile.from_mapping(dict(past.inputs))
+    except ProfileError:
+        return turn.stay(Say("no_last_result"), *resume_says(turn))
+    made_on = dt.datetime.fromtimestamp(past.made_at, CHINA_TZ).date()
+    if not memory.profile.to_mapping():
+        memory.profile = profile
+    lead = Say("last_result", {"made_on": made_on, "flow": flow.value})
+    card = card_for(turn, flow, profile, made_on)
+    return turn.stay(lead, card, *resume_says(turn), slots=memory.to_slots())
 
 
 def _answers_pending_question(turn: Turn) -> bool:

@@ -39,6 +39,7 @@ __all__ = [
     "acknowledge",
     "advance",
     "ask_again",
+    "card_for",
     "conclude",
     "has_answer",
     "has_facts",
@@ -225,6 +226,13 @@ def conclude(turn: Turn, memory: Memory, flow: Flow, lead: tuple[Say, ...] = (),
         says.append(Say("refine_hint", {"flow": flow.value}))
     return Outcome(says=tuple(says), flow=None, step=None, slots=memory.to_slots(),
                    assessment=assessment)
+
+
+def card_for(turn: Turn, flow: Flow, profile: ApplicantProfile, today: dt.date) -> Say:
+    """The card of ``flow`` for ``profile`` as of ``today`` (a stored verdict, re-shown)."""
+    kb = turn.services.kb
+    result = _RESULTS[flow](profile, kb, today, [])
+    return Say(f"card_{result.template}", {"kb": kb, "profile": profile, **result.context})
 
 
 def verdict_about(turn: Turn, profile: ApplicantProfile) -> tuple[Say, ...]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -11,7 +12,15 @@ from wxloan.knowledge import ApplicantProfile, KnowledgeBase, load_knowledge, ne
 from .menu import Menu, load_menu
 from .nlu import Understander, Understanding
 
-__all__ = ["AgentDirectory", "DialogueServices", "UnknownAgents", "load_services"]
+__all__ = [
+    "AgentDirectory",
+    "AssessmentHistory",
+    "DialogueServices",
+    "NoHistory",
+    "PastAssessment",
+    "UnknownAgents",
+    "load_services",
+]
 
 
 _EXPECTING = {"rejected_on": "rejected_days_ago"}
@@ -61,6 +70,44 @@ class UnknownAgents:
         return None
 
 
+# -- history port: the user's last stored verdict ----------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class PastAssessment:
+    """A verdict the user was given earlier: the facts it rested on and when.
+
+    :param flow: ``eligibility``, ``rejection`` or ``limits``.
+    :param inputs: the profile (``ApplicantProfile.to_mapping()``) it was computed from.
+    :param made_at: unix seconds.
+    """
+
+    flow: str
+    inputs: Mapping[str, object]
+    made_at: float
+
+
+class AssessmentHistory(Protocol):
+    """The user's last stored assessment ("上次的评估结果").
+
+    Why a port: the verdicts are recorded by the transport in ``assessments`` and a
+    returning user's session may be long gone; handlers never import ``storage/``, so the
+    bot passes an implementation over its store.
+    """
+
+    async def last(self, openid: str) -> PastAssessment | None:
+        """The newest assessment of ``openid``, or None."""
+        ...
+
+
+class NoHistory:
+    """The default history: nothing stored (tests, a bare dialogue)."""
+
+    async def last(self, openid: str) -> PastAssessment | None:
+        """Always None."""
+        return None
+
+
 # -- the services ------------------------------------------------------------------------
 
 
@@ -74,6 +121,8 @@ class DialogueServices:
     questions: QuestionCache
     #: who can take a hand-off (the bot replaces it with one over WeChat's API)
     agents: AgentDirectory = field(default_factory=UnknownAgents)
+    #: the user's stored verdicts (the bot replaces it with one over its store)
+    history: AssessmentHistory = field(default_factory=NoHistory)
 
     def next_question(
         self, profile: ApplicantProfile, flow: str, exclude: frozenset[str]

@@ -15,6 +15,7 @@ from .models import (
     Grant,
     OutboundRecord,
     Session,
+    StoredAssessment,
     TurnRecord,
 )
 from .privacy import MaskResult, mask_personal_data
@@ -38,6 +39,7 @@ __all__ = [
     "StoreBackend",
     "StoreClosedError",
     "StoreStats",
+    "StoredAssessment",
     "TurnRecord",
     "mask_personal_data",
     "open_store",

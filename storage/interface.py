@@ -19,7 +19,7 @@ from __future__ import annotations
 import asyncio
 from typing import Protocol, runtime_checkable
 
-from .models import Claim, Commit, Session, TurnRecord
+from .models import Claim, Commit, Session, StoredAssessment, TurnRecord
 
 __all__ = ["StoreBackend"]
 
@@ -106,6 +106,11 @@ class StoreBackend(Protocol):
     async def load_session(self, openid: str) -> Session | None:
         """The stored session of ``openid``, read from the database (never from a cache),
         e.g. to redo a ``STALE`` turn; None when the user has none."""
+        ...
+
+    async def last_assessment(self, openid: str) -> StoredAssessment | None:
+        """The user's most recent row of ``assessments`` (newest ``created_at``; among
+        equal times the one stored last), or None. "上次的评估结果" reads it."""
         ...
 
     # -- outbound: tokens, quota ledger, deliveries ------------------------------------

@@ -14,6 +14,7 @@ __all__ = [
     "Grant",
     "OutboundRecord",
     "Session",
+    "StoredAssessment",
     "TurnRecord",
 ]
 
@@ -107,3 +108,17 @@ class TurnRecord:
     assessment: tuple[dict[str, Any], dict[str, Any]] | None = None
     expected_version: int | None = None
     grants: tuple[Grant, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class StoredAssessment:
+    """One row of ``assessments``: what the user's verdict was computed from, and when.
+
+    :param inputs: the profile the verdict was computed from (already masked: facts only).
+    :param result: the verdict's summary (``flow``, statuses, causes, actions...).
+    :param created_at: unix seconds.
+    """
+
+    inputs: dict[str, Any]
+    result: dict[str, Any]
+    created_at: float

@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 from .engine import Engine
 from .interface import StoreBackend
 from .ledger import Ledger
-from .models import Claim, Commit, Session, TurnRecord
+from .models import Claim, Commit, Session, StoredAssessment, TurnRecord
 from .reports import DayStats, ReadOnlyStore, Reports, StoreStats
 from .turns import Turns
 
@@ -79,6 +79,10 @@ class Store:
     async def load_session(self, openid: str) -> Session | None:
         """The stored session of ``openid``, read from the database (bypasses the cache)."""
         return await self._turns.load_session(openid)
+
+    async def last_assessment(self, openid: str) -> StoredAssessment | None:
+        """The user's most recent assessment, if any."""
+        return await self._turns.last_assessment(openid)
 
     # -- health and operator queries (storage/reports.py) ----------------------------
 

@@ -23,7 +23,15 @@ from collections import OrderedDict
 from typing import Any, Generic, TypeVar
 
 from .engine import Engine
-from .models import Claim, ClaimStatus, Commit, CommitStatus, Session, TurnRecord
+from .models import (
+    Claim,
+    ClaimStatus,
+    Commit,
+    CommitStatus,
+    Session,
+    StoredAssessment,
+    TurnRecord,
+)
 from .privacy import mask_personal_data
 
 __all__ = ["RECENT_KEYS_SIZE", "SESSION_CACHE_SIZE", "Turns"]
@@ -182,7 +190,25 @@ class Turns:
         return session
 
 
+    async def last_assessment(self, openid: str) -> StoredAssessment | None:
+        """The user's most recent assessment (a verdict or a card), if any."""
+        return await self._engine.read_or_query(lambda conn: _last_assessment(conn, openid))
+
+
 # -- SQL, run on the engine's connections ---------------------------------------------
+
+
+def _last_assessment(conn: sqlite3.Connection, openid: str) -> StoredAssessment | None:
+    row = conn.execute(
+        "SELECT inputs, result, created_at FROM assessments WHERE openid = ?"
+        " ORDER BY created_at DESC, rowid DESC LIMIT 1",
+        (openid,),
+    ).fetchone()
+    if row is None:
+        return None
+    inputs, result, created_at = row
+    return StoredAssessment(json.loads(inputs or "{}"), json.loads(result or "{}"),
+                            float(created_at))
 
 
 def _load_session(conn: sqlite3.Connection, openid: str) -> Session | None:

@@ -392,3 +392,28 @@ async def test_late_deliveries_are_counted_per_message_and_survive_a_restart(tmp
         assert await reopened.count_late_delivery("m-1", "user-1", NOW + 10) == 3
     finally:
         await reopened.close()
+
+
+async def test_the_last_assessment_is_the_newest_of_that_user(store):
+    assert await store.last_assessment("user-a") is None
+    await _finish(store, _turn("k1", "user-a", NOW, assessment=({"pay_score": 590},
+                                                                  {"flow": "eligibility"})))
+    await _finish(store, _turn("k2", "user-b", NOW + 5, assessment=({"pay_score": 800},
+                                                                      {"flow": "limits"})))
+    await _finish(store, _turn("k3", "user-a", NOW + 10, assessment=({"pay_score": 710},
+                                                                       {"flow": "rejection"})))
+    await _finish(store, _turn("k4", "user-a", NOW + 20))  # a turn without an assessment
+    last = await store.last_assessment("user-a")
+    assert last is not None
+    assert (last.inputs, last.result, last.created_at) == (
+        {"pay_score": 710}, {"flow": "rejection"}, NOW + 10)
+    other = await store.last_assessment("user-b")
+    assert other is not None and other.result == {"flow": "limits"}
+
+
+async def test_equal_times_give_the_one_stored_last(store):
+    for key, score in (("e1", 600), ("e2", 650)):
+        await _finish(store, _turn(key, "user-c", NOW, assessment=({"pay_score": score},
+                                                                     {"flow": "eligibility"})))
+    last = await store.last_assessment("user-c")
+    assert last is not None and last.inputs == {"pay_score": 650}
