@@ -91,14 +91,7 @@ ROWS = [
     scam("帮别人走账能提额吗", "fake_flow"),
     scam("说要证明还款能力，先存入5000到我自己卡里", "fake_flow"),
     fair("微信支付流水对额度影响大吗"),
-    pytest.param(
-        "我的流水不够会被拒吗", "fair", (), None, id="fair|的流水 (fuzzy)",
-        marks=pytest.mark.xfail(
-            strict=True,
-            reason="[fuzzy] repairs 的流水 into 刷流水 (one character off); needs 流水 as a word "
-            "of its own or 的流水 in [fuzzy] keep, outside the scam sections",
-        ),
-    ),
+    fair("我的流水不够会被拒吗"),  # 的流水 is kept from being repaired into 刷流水 ([fuzzy] keep)
     # --- fake staff calls ---------------------------------------------------------------
     scam("有个自称微粒贷工作人员的给我打电话说我额度被冻结", "impersonation"),
     scam("一个陌生号码打来，说是微众银行的客服经理", "impersonation"),
