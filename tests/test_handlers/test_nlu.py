@@ -51,15 +51,15 @@ CASES = [
     case("小程序在哪", "channels"),
     case("怎么找到微粒贷入口", "channels"),
     case("钱包里面没看到", "channels"),
-    case("学生能开吗", "special_groups", {"identity": "student"}),
-    case("学生党能借吗", "special_groups", {"identity": "student"}),
+    case("学生能开吗", "group_info", {"identity": "student"}),
+    case("学生党能借吗", "group_info", {"identity": "student"}),
     case("我不知道有没有社保", None, slots={}, exact_slots=True, skip=True),
     case("你是不是学生", absent={"identity"}),
-    case("个体户可以申请吗", "special_groups", {"identity": "business_owner"}),
-    case("新用户能开通吗", "special_groups", {"identity": "new_user"}),
-    case("小微企业主能贷多少", "special_groups", {"identity": "business_owner"}),
+    case("个体户可以申请吗", "group_info", {"identity": "business_owner"}),
+    case("新用户能开通吗", "group_info", {"identity": "new_user"}),
+    case("小微企业主能贷多少", "group_info", {"identity": "business_owner"}),
     case("学生群体可以开通吗", "special_groups"),
-    case("要是我是学生能开吗", "special_groups", absent={"identity"}),  # hypothetical
+    case("要是我是学生能开吗", "group_info", absent={"identity"}),  # hypothetical
     # --- rejection ------------------------------------------------------------------
     case("为啥我开不通", "rejection", {"rejected_before": True}, intents_has={"why"}),
     case(
@@ -286,7 +286,7 @@ CASES = [
     case("现在有逾期还没还上", None, {"overdue": "current"}),
     case("正在逾期", None, {"overdue": "current"}),
     case("以前逾期过，现在还有逾期没还", None, {"overdue": "current"}),  # worst wins
-    case("逾期会影响征信吗", "after_opening", absent={"overdue"}),
+    case("逾期会影响征信吗", "uncovered", absent={"overdue"}),
     case("预期能借多少", "eligibility", absent={"overdue"}),  # 预期 is not 逾期
     case("最近三个月查了两次征信", None, {"inquiries_3m": 2}, absent={"pay_history_months"}),
     case("征信查询了5次", None, {"inquiries_3m": 5}),
@@ -397,18 +397,18 @@ CASES = [
     case("没房没车", None, absent={"materials"}, negated_values={"materials": {"property"}}),
     case("为什么额度这么低", "limit_raise", intents_has={"why"}),
     case("需要多久审核", "channels"),
-    case("逾期一天会怎样", "after_opening", absent={"overdue"}),
+    case("逾期一天会怎样", "uncovered", absent={"overdue"}),
     # --- must not match ------------------------------------------------------
     case("我还没还款", absent={"overdue"}),
     case("我22岁", slots={}, exact_slots=True),
     case("借一万，三个月后能提额吗", "limit_raise", {"amount": 10000}, absent={"months"}),
-    case("每月10号还款", "after_opening", absent={"payments_per_week"}),
+    case("每月10号还款", "uncovered", absent={"payments_per_week"}),
     case("我的额度是3万，怎么提到5万", "limit_raise", absent={"amount"}),
     case("月薪八千", absent={"amount"}),
     case("支付宝花呗", absent={"pay_score"}),
     case("我是2000年出生的", absent={"pay_history_months", "amount"}),
-    case("下午3点还款", "after_opening", absent={"months", "amount"}),
-    case("我想一次性还清", "after_opening", slots={}, exact_slots=True),
+    case("下午3点还款", None, absent={"months", "amount"}),
+    case("我想一次性还清", "uncovered", slots={}, exact_slots=True),
     case("我是学生", None, {"identity": "student"}, no_intent={"special_groups"}),
     # --- bare answers against `expecting` ----------------------------------------
     case("六百八", None, {"pay_score": 680}, expecting="pay_score"),
@@ -504,9 +504,6 @@ CASES = [
     case("上次的评估结果呢", "last_result"),
     case("我上次测的结果", "last_result"),
     case("开始评估", "eligibility"),
-    case("你是机器人吗", "bot_identity"),
-    case("回到机器人", "end_handoff"),
-    case("我已经把钱转过去了怎么办", "scam_aftermath"),
     case("帮我测测", "eligibility"),
     # the numbered options of the question asked ("1 没有 2 以前有 3 现在有"), not the menu
     case("2", None, {"overdue": "past"}, expecting="overdue", choice=None),
