@@ -529,23 +529,34 @@ SCAM_PATTERNS = {
     "verification_code": "验证码",
     "safe_account": "安全账户",
     "impersonation": "假客服",
+    "phishing_link": "钓鱼",
+    "unknown_app": "陌生APP",
+    "credit_repair": "修复",
+    "campus_loan_cancel": "注销校园贷",
+    "refund": "退款",
 }
+
+
+def test_every_scam_pattern_has_its_line() -> None:
+    from wxloan.handlers.nlu import SCAM_PATTERN_IDS
+
+    assert set(SCAM_PATTERNS) == set(SCAM_PATTERN_IDS)
 
 
 @pytest.mark.parametrize("pattern", SCAM_PATTERNS)
 def test_scam_names_each_pattern(pattern: str) -> None:
-    # The fraud handler renders it without kb.
-    text = check(RENDERER.render_one("scam_warning", {"patterns": (pattern,)}))
+    # The anti-fraud numbers come from the kb (kb.rules.anti_fraud), not the template.
+    text = check(render("scam_warning", patterns=(pattern,)))
     assert "⚠️" in text and SCAM_PATTERNS[pattern] in text
     assert "110" in text and "96110" in text
 
 
 def test_scam_all_patterns_and_none() -> None:
-    text = check(RENDERER.render_one("scam_warning", {"patterns": tuple(SCAM_PATTERNS)}))
+    text = check(render("scam_warning", patterns=tuple(SCAM_PATTERNS)))
     assert all(word in text for word in SCAM_PATTERNS.values())
     bullets = [line for line in text.splitlines() if line.startswith("· ")]
     assert len(bullets) == len(SCAM_PATTERNS)
-    assert check(RENDERER.render_one("scam_warning", {"patterns": ()}))
+    assert check(render("scam_warning", patterns=()))
 
 
 SMALL = (
