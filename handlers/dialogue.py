@@ -31,7 +31,7 @@ from .flows import (
     verdict_about,
 )
 from .facade import CHINA_TZ
-from .memory import CALC_SLOTS, Memory
+from .memory import CALC_SLOTS, PROFILE_FIELDS, Memory
 from .routing import Router
 from .states import Flow
 
@@ -97,8 +97,9 @@ def _corrected(turn: Turn, memory: Memory) -> set[str]:
     the value of a fact the user gave: the ones of their last message first, then the
     others they gave, the first one it reads as (720 is a pay score, not an identity).
     """
-    if has_facts(turn):
-        return memory.absorb(turn.understanding, turn.today, None)
+    plain = turn.services.interpret(turn.message.text, None)  # "不对" is no answer to the
+    if any(name in PROFILE_FIELDS for name in plain.slots):  # pending question here
+        return memory.absorb(plain, turn.today, None)
     known = [f for f in memory.profile.to_mapping() if f not in memory.recent]
     for field in [*memory.recent, *known]:
         reread = turn.services.interpret(turn.message.text, field)
@@ -208,4 +209,7 @@ async def flow_start(turn: Turn) -> Outcome | None:
     lead = acknowledge(turn, memory, changed)
     if flow == turn.state.flow and turn.state.step and not changed:
         return turn.stay(*resume_says(turn))  # already there: just ask the pending question
+    last = _last_flow(memory)
+    if turn.state.flow is None and not turn.understanding.intents and last is not None:
+        return conclude(turn, memory, last, lead)  # a fact after the card updates the card
     return start_flow(turn, flow, memory, lead)

@@ -21,9 +21,11 @@ from wxloan.knowledge import (
     ApplicantProfile,
     Evidence,
     KnowledgeBase,
+    Lean,
     assess,
     diagnose_rejection,
     limit_plan,
+    open_materials,
 )
 
 from .contract import Outcome, Say, Turn
@@ -63,7 +65,10 @@ VERIFICATION = "verification"
 
 
 def _ask(turn: Turn, field: str, attempt: int = 0, invalid_value: int | None = None,
-         understood: bool = False) -> Say:
+         understood: bool = False, profile: ApplicantProfile | None = None) -> Say:
+    """The question for ``field``; the materials question names only the open materials."""
+    kb = turn.services.kb
+    known = profile if profile is not None else turn.memory().profile
     return Say(
         "ask",
         {
@@ -71,7 +76,8 @@ def _ask(turn: Turn, field: str, attempt: int = 0, invalid_value: int | None = N
             "attempt": attempt,
             "invalid_value": invalid_value,
             "understood": understood,
-            "kb": turn.services.kb,
+            "materials": open_materials(known, kb) if field == "materials" else (),
+            "kb": kb,
         },
     )
 
@@ -109,6 +115,8 @@ class _Result:
     summary: dict[str, Any]
     sources: tuple[str, ...]
     useful: bool
+    #: what the short verdict shows: when it is unchanged, it is not shown again
+    shown: str
 
 
 def _eligibility(profile: ApplicantProfile, kb: KnowledgeBase, today: dt.date,
@@ -124,7 +132,9 @@ def _eligibility(profile: ApplicantProfile, kb: KnowledgeBase, today: dt.date,
     order = {key: i for i, key in enumerate(products)}
     verdicts = sorted(result.verdicts, key=lambda v: order.get(v.product, len(order)))
     context = {"a": result, "verdicts": verdicts, "focus": products}
-    return _Result("assessment", context, summary, result.sources, result.useful)
+    shown = repr([(v.product, v.lean.value, v.limit, v.reasons[:1] if v.lean is Lean.NO else ())
+                  for v in result.verdicts] + [result.banned_purpose])
+    return _Result("assessment", context, summary, result.sources, result.useful, shown)
 
 
 def _rejection(profile: ApplicantProfile, kb: KnowledgeBase, today: dt.date,
@@ -135,14 +145,14 @@ def _rejection(profile: ApplicantProfile, kb: KnowledgeBase, today: dt.date,
         "reapply_on": result.reapply_on.isoformat() if result.reapply_on else None,
     }
     useful = any(c.evidence is not Evidence.ASSUMED for c in result.causes)
-    return _Result("diagnosis", {"d": result}, summary, result.sources, useful)
+    return _Result("diagnosis", {"d": result}, summary, result.sources, useful, repr(summary))
 
 
 def _limits(profile: ApplicantProfile, kb: KnowledgeBase, today: dt.date,
             products: list[str]) -> _Result:
     result = limit_plan(profile, kb)
     summary = {"actions": [a.code for a in result.actions]}
-    return _Result("limits", {"plan": result}, summary, result.sources, True)
+    return _Result("limits", {"plan": result}, summary, result.sources, True, repr(result))
 
 
 _RESULTS: dict[Flow, Callable[[ApplicantProfile, KnowledgeBase, dt.date, list[str]], _Result]] = {
@@ -187,7 +197,7 @@ def advance(turn: Turn, memory: Memory, flow: Flow, lead: tuple[Say, ...] = (),
     ):
         field = VERIFICATION
     result = _result(turn, memory, flow)
-    digest = repr(sorted(result.summary.items()))
+    digest = f"{flow.value}:{result.shown}"
     says = list(lead)
     assessment = None
     if not verdict:
@@ -199,7 +209,7 @@ def advance(turn: Turn, memory: Memory, flow: Flow, lead: tuple[Say, ...] = (),
         memory.shown = digest
         _remember(memory, flow, result)
         assessment = _record(memory, flow, result, final=False) if result.useful else None
-    says.append(_ask(turn, field))
+    says.append(_ask(turn, field, profile=memory.profile))
     if field not in memory.asked:
         memory.asked.append(field)
     return Outcome(says=tuple(says), flow=flow, step=field, slots=memory.to_slots(),
@@ -263,7 +273,8 @@ def ask_again(turn: Turn, memory: Memory, field: str, attempt: int,
     if attempt >= MAX_TRIES:
         memory.skipped.append(field)
         return advance(turn, memory, flow, (*lead, Say("ask_skipped", {"field": field})))
-    say = _ask(turn, field, attempt=attempt, invalid_value=invalid_value, understood=understood)
+    say = _ask(turn, field, attempt=attempt, invalid_value=invalid_value, understood=understood,
+               profile=memory.profile)
     return Outcome(says=(*lead, say), flow=flow, step=field, slots=memory.to_slots())
 
 
@@ -301,7 +312,8 @@ def answer_in_flow(turn: Turn) -> Outcome:
             pass  # one of the three answered: the others are asked one by one
         elif not changed:
             attempt = memory.tries.get(step, 0) + 1
-            return ask_again(turn, memory, step, attempt, None, lead, understood=has_facts(turn))
+            understood = has_facts(turn) or bool(understanding.negated)  # "不是学生"
+            return ask_again(turn, memory, step, attempt, None, lead, understood=understood)
     return advance(turn, memory, flow, lead)
 
 

@@ -65,6 +65,7 @@ from .loader import load_knowledge
 from .profile import ApplicantProfile
 from .questions import next_question, next_questions
 from .records import Entry, Section
+from .signals import open_materials
 from .results import (
     Action,
     Assessment,
@@ -131,4 +132,5 @@ __all__ = [
     "load_knowledge",
     "next_question",
     "next_questions",
+    "open_materials",
 ]

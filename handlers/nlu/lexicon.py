@@ -133,6 +133,9 @@ class Lexicon:
     month_not_before: tuple[str, ...]
     negation_tail: str
     negation_questions: tuple[str, ...]
+    #: words that start with a negator but deny nothing (不过, 不管): matched whole, so
+    #: their 不 never negates the next word
+    negation_exempt: tuple[str, ...]
     numeral_aliases: Mapping[str, str]
     not_numbers: tuple[str, ...]
     approx_before: tuple[str, ...]
@@ -460,6 +463,7 @@ def load_lexicon(path: Path | str | None = None) -> Lexicon:
         month_not_before=time.strings("month_not_before", ()),
         negation_tail=neg.string("tail", "", blank=True),
         negation_questions=neg.strings("questions", ()),
+        negation_exempt=neg.strings("not_negations", ()),
         numeral_aliases=MappingProxyType(_str_map(nums, "aliases")),
         not_numbers=nums.strings("not_numbers", ()),
         approx_before=nums.strings("approx_before", ()),

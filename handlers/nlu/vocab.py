@@ -111,6 +111,8 @@ class Vocabulary:
 
         for w in lex.negation_questions:
             drafts[w].asks = True  # 有没有社保 neither asserts nor denies 社保
+        for w in lex.negation_exempt:
+            drafts[w]  # a word of its own: the 不 in 不过 is no negator
         for w in lex.negation_before:
             drafts[w].negates_next = True
         for w in lex.negation_after:
