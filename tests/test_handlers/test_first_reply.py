@@ -186,6 +186,7 @@ QUESTIONS = [
     ask("逾期了怎么办", "faq_uncovered", topic="overdue"),
     ask("还不上了咋办", "faq_uncovered", topic="overdue"),
     ask("逾期一天有影响吗", "faq_uncovered", topic="overdue"),
+    ask("逾期了会怎么样", "faq_uncovered", topic="overdue"),
     ask("有宽限期吗", "faq_uncovered", topic="overdue"),
     ask("催收会打电话给家里人吗", "faq_uncovered", topic="overdue"),
     ask("支付分在哪看", "faq_uncovered", topic="pay_score_lookup"),

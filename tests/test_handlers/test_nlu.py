@@ -108,7 +108,7 @@ CASES = [
     case("微粒贷额度突然没了", "risk_control"),
     case("怎么还款", "uncovered"),  # the article does not say how
     case("逾期了怎么办", "uncovered", absent={"overdue"}),
-    case("如果逾期了会怎么样", "after_opening", absent={"overdue"}),
+    case("如果逾期了会怎么样", "uncovered", absent={"overdue"}),
     case("开通后要注意什么", "after_opening"),
     # --- direct questions (handlers/faq.py) ---------------------------------------
     case("微粒贷最低要多少分", "product_info", products=("weilidai",)),
