@@ -261,6 +261,31 @@ async def test_a_daily_rate_is_converted_both_ways_in_the_reply(chat):
     assert "按一年360天≈年化10.8%" in reply.text and "按365天≈年化10.95%" in reply.text
 
 
+async def test_a_rate_the_calculator_refuses_is_not_converted(chat):
+    reply = await chat.text("日利率0.5%年化多少")  # 180 % a year: outside 0..36 %
+    context = reply.say("faq_rate_conversion").context
+    assert context["invalid"] is True and context["to_apr"] is None
+    assert "180" not in reply.text
+
+
+def _every_direct_question(kb):
+    for p in kb.products:
+        yield f"{p.name}利率多少"
+        yield f"支付分780，{p.name}利率多少"
+        yield f"支付分590，{p.name}最高能借多少"
+    yield from ("学生额度上限是多少", "个体户最高能贷多少", "新用户能借多少", "三款产品有什么不同")
+    yield from ("美团里能开通吗", "小程序审核要多久", "钱包入口在哪里")
+    yield from ("上传房产证能提多少", "社保有没有用", "企业认证几天生效", "行驶证有用吗")
+    yield from ("A级是什么意思", "风险评级有几级", "首借有优惠吗", "日利率0.03%年化多少")
+
+
+async def test_every_direct_answer_is_one_short_bubble(chat, kb):
+    for text in _every_direct_question(kb):
+        reply = await chat.text(text)
+        assert len(reply.names) == 1 and reply.names[0].startswith("faq_"), (text, reply.names)
+        assert len(reply.text.encode()) < SHORT_BYTES, (text, len(reply.text.encode()))
+
+
 # --- what the article does not say ---------------------------------------------------------
 
 
