@@ -38,6 +38,8 @@ async def cancel(turn: Turn) -> Outcome:
     memory = turn.memory()
     memory.start_flow()
     memory.calc = {}
+    if memory.last:
+        memory.last.pop("flow", None)  # left: a new fact no longer updates that card
     return Outcome(says=(Say("cancelled"), Say("menu")), flow=None, step=None,
                    slots=memory.to_slots())
 

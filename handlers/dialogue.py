@@ -14,7 +14,8 @@ from __future__ import annotations
 
 import datetime as dt
 
-from wxloan.knowledge import ApplicantProfile, ProfileError
+from wxloan.knowledge import ApplicantProfile, ProfileError, Questionnaire
+from wxloan.knowledge.questions import PRIORITY
 
 from .contract import Kind, Outcome, Say, Turn
 from .flows import (
@@ -210,6 +211,7 @@ async def flow_start(turn: Turn) -> Outcome | None:
     if flow == turn.state.flow and turn.state.step and not changed:
         return turn.stay(*resume_says(turn))  # already there: just ask the pending question
     last = _last_flow(memory)
-    if turn.state.flow is None and not turn.understanding.intents and last is not None:
+    if (turn.state.flow is None and not turn.understanding.intents and last is not None
+            and changed & set(PRIORITY[Questionnaire(last.value)])):
         return conclude(turn, memory, last, lead)  # a fact after the card updates the card
     return start_flow(turn, flow, memory, lead)

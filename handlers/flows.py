@@ -77,6 +77,7 @@ def _ask(turn: Turn, field: str, attempt: int = 0, invalid_value: int | None = N
             "invalid_value": invalid_value,
             "understood": understood,
             "materials": open_materials(known, kb) if field == "materials" else (),
+            "flow": turn.state.flow.value if turn.state.flow else None,
             "kb": kb,
         },
     )
@@ -91,6 +92,8 @@ def _pending(turn: Turn, memory: Memory, flow: Flow) -> str | None:
 def _may_ask(memory: Memory, flow: Flow, field: str) -> bool:
     if field in memory.asked:
         return True  # asking again what is pending is not a new question
+    if field in VERIFICATION_FIELDS and VERIFICATION in memory.skipped:
+        return True  # "不是" to the grouped check: which one fails decides every product
     budget = DETAILED_BUDGET[flow] if memory.detailed else QUICK_QUESTIONS
     return len(memory.asked) < budget
 
@@ -145,7 +148,9 @@ def _rejection(profile: ApplicantProfile, kb: KnowledgeBase, today: dt.date,
         "reapply_on": result.reapply_on.isoformat() if result.reapply_on else None,
     }
     useful = any(c.evidence is not Evidence.ASSUMED for c in result.causes)
-    return _Result("diagnosis", {"d": result}, summary, result.sources, useful, repr(summary))
+    top = next((c for c in result.causes if c.evidence is not Evidence.ASSUMED), None)
+    shown = repr((top, result.reapply_on))  # what verdict_rejection shows
+    return _Result("diagnosis", {"d": result}, summary, result.sources, useful, shown)
 
 
 def _limits(profile: ApplicantProfile, kb: KnowledgeBase, today: dt.date,
@@ -297,7 +302,7 @@ def answer_in_flow(turn: Turn) -> Outcome:
         changed & set(VERIFICATION_FIELDS)
     ):
         if understanding.yes_no:
-            changed = memory.confirm(VERIFICATION_FIELDS)
+            changed |= memory.confirm(VERIFICATION_FIELDS)  # "是的，用来装修": both facts
         else:
             memory.skipped.append(VERIFICATION)  # ask the three one by one instead
             return advance(turn, memory, flow)
