@@ -107,7 +107,9 @@ async def test_why_after_a_faq_answer_cites_its_article_sections(chat, kb):
     context = reply.say("card_why").context
     assert context["topic"] == "faq"
     _, sections = FAQ_TOPICS["rates"]
-    assert {entry.section for entry in context["entries"]} == set(sections)
+    sources = answered.slots["_last"]["sources"]
+    assert {kb.entry(s).section for s in sources} == set(sections)
+    assert context["entries"] == kb.explain(tuple(sources[:WHY_BATCH]))  # the rest on "更多"
 
 
 async def test_why_mid_question_explains_by_asking_again(chat):
