@@ -209,7 +209,7 @@ async def flow_start(turn: Turn) -> Outcome | None:
     changed = memory.absorb(turn.understanding, turn.today, None)
     lead = acknowledge(turn, memory, changed)
     if flow == turn.state.flow and turn.state.step and not changed:
-        return turn.stay(*resume_says(turn))  # already there: just ask the pending question
+        return advance(turn, memory, flow, verdict=True)  # "能贷多少" mid-way: the answer so far
     last = _last_flow(memory)
     if (turn.state.flow is None and not turn.understanding.intents and last is not None
             and changed & set(PRIORITY[Questionnaire(last.value)])):

@@ -188,11 +188,12 @@ def _remember(memory: Memory, flow: Flow, result: _Result) -> None:
 
 
 def advance(turn: Turn, memory: Memory, flow: Flow, lead: tuple[Say, ...] = (),
-            *, verdict: bool = True) -> Outcome:
+            *, verdict: bool | None = None) -> Outcome:
     """The verdict so far and the one question that matters most, or the concluding card.
 
-    :param verdict: show the verdict when it changed (False right after a card that
-        already showed it: "详细评估" goes straight to the question).
+    :param verdict: None shows the verdict when it changed; False never (right after a
+        card that showed it: "详细评估" goes straight to the question); True always (the
+        user asked for it again: "能贷多少" mid-questionnaire).
     """
     field = _pending(turn, memory, flow)
     if field is None or not _may_ask(memory, flow, field):
@@ -205,9 +206,9 @@ def advance(turn: Turn, memory: Memory, flow: Flow, lead: tuple[Say, ...] = (),
     digest = f"{flow.value}:{result.shown}"
     says = list(lead)
     assessment = None
-    if not verdict:
+    if verdict is False:
         memory.shown = digest
-    if digest != memory.shown:  # an unchanged verdict is not repeated after every answer
+    if verdict is True or digest != memory.shown:  # an unchanged verdict is not repeated after every answer
         template = _VERDICTS[flow] if result.useful else _BRIEFS[flow]
         context = {"kb": turn.services.kb, "profile": memory.profile, **result.context}
         says.append(Say(template, context))

@@ -346,9 +346,12 @@ async def test_changing_the_subject_to_another_flow_switches_flow(chat):
     assert reply.slots["overdue"] == "none"  # facts survive the switch
 
 
-async def test_asking_for_the_flow_you_are_in_just_repeats_the_question(chat):
-    state = asking("pay_score", overdue="none")
-    reply = await chat.text("我想开通", state)
-    assert reply.names == ["back_to_question", "ask"]
+async def test_asking_for_the_flow_you_are_in_answers_again_then_asks(chat):
+    """"能贷多少" mid-questionnaire: the answer so far (here: what it depends on), then the question."""
+    state = asking("pay_score", overdue="none", identity="business_owner")
+    reply = await chat.text("能贷多少", state)
+    assert reply.names == ["brief_eligibility", "ask"]
+    assert "50万元" in reply.text  # the business owners' track, from the kb
     assert (reply.outcome.flow, reply.outcome.step) == (Flow.ELIGIBILITY, "pay_score")
-    assert reply.slots == dict(state.slots)
+    known = await chat.text("我想开通", asking("overdue", pay_score=700))
+    assert known.names == ["verdict_eligibility", "ask"] and known.outcome.step == "overdue"
