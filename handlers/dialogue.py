@@ -187,10 +187,17 @@ async def flow_answer(turn: Turn) -> Outcome:
     return answer_in_flow(turn)
 
 
+#: A group question that, in the first person, asks for the user's own check.
+_GROUP_INTENTS = frozenset({"group_info", "special_groups"})
+
+
 def _flow_requested(turn: Turn) -> Flow | None:
     understanding = turn.understanding
     if understanding.intent in _FLOW_INTENTS:
         return _FLOW_INTENTS[understanding.intent]
+    if (understanding.first_person and understanding.intent in _GROUP_INTENTS
+            and "eligibility" in understanding.intents):
+        return Flow.ELIGIBILITY  # "我是学生能开通吗": the user's own verdict, not the group's
     if turn.state.flow is None and understanding.choice is not None:
         button = turn.services.menu.by_choice(understanding.choice)
         return Flow(button.flow) if button else None

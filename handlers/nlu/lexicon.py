@@ -180,6 +180,8 @@ class Lexicon:
     #: words that make a message about someone else (我老婆, 我同学): its facts are
     #: that person's, not the user's
     third_party: tuple[str, ...] = ()
+    #: words that make a group word a fact about the user (我是学生, 本人是个体户)
+    first_person: tuple[str, ...] = ()
     #: lookups of the direct answers (handlers/faq.py), ``[faq.<table>]`` id -> words:
     #: ``channels`` and ``grades`` (which one a question names), ``uncovered`` (topics
     #: the article does not answer) and ``nearest`` (per topic, the knowledge entry ids
@@ -506,6 +508,7 @@ def load_lexicon(path: Path | str | None = None) -> Lexicon:
         scams=tuple(scams),
         slots=MappingProxyType(slot_specs),
         third_party=others.strings("words", ()),
+        first_person=others.strings("self", ()),
         faq=MappingProxyType(faq),
     )
     for t in (norm, fuzzy, nums, units, time, neg, hyp, ans, menu, others, faq_t, rates, root):

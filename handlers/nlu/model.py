@@ -152,6 +152,8 @@ class Understanding:
     :param products: canonical product ids mentioned (``weilidai`` ...).
     :param third_party: the message is about someone else (我老婆是学生，她能办吗):
         its facts describe that person, not the user.
+    :param first_person: the message speaks of the user (我是学生…), so a group it names
+        is the user's own, not only the subject of a question (学生额度上限是多少).
     """
 
     intents: tuple[str, ...] = ()
@@ -169,6 +171,7 @@ class Understanding:
     out_of_range: Mapping[str, int] = field(default_factory=lambda: MappingProxyType({}))
     products: tuple[str, ...] = ()
     third_party: bool = False
+    first_person: bool = False
 
     @property
     def intent(self) -> str | None:

@@ -165,6 +165,7 @@ class Understander:
             ),
             products=products,
             third_party=any(w in s for w in self.lexicon.third_party),
+            first_person=any(w in s for w in self.lexicon.first_person),
         )
 
 

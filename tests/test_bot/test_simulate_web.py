@@ -110,7 +110,7 @@ async def test_official_account_text_gets_the_passive_reply(sim, mode):
     data = await send(sim, openid, kind="text", text="微粒贷利率多少", mode=mode, channel="oa")
     reply = data["reply"]
     assert reply["kind"] == "text"
-    assert "利率参考" in reply["text"]
+    assert "年化利率7.2%–18.25%" in reply["text"]
     assert 0 < reply["latency_ms"] < 4000 and reply["slow"] is False
     assert data["messages"] == [] and data["msg_id"] and data["turns"] == 1
 
@@ -119,9 +119,9 @@ async def test_menu_click_starts_the_questionnaire(sim):
     openid = await new_user(sim)
     data = await send(sim, openid, kind="click", key="ELIGIBILITY", mode="safe")
     assert data["reply"]["kind"] == "text"
-    assert "问题1" in data["reply"]["text"]
-    data = await send(sim, openid, kind="text", text="没有", mode="safe")
-    assert "问题2" in data["reply"]["text"]
+    assert "❓你的微信支付分" in data["reply"]["text"]  # what it depends on, then one question
+    data = await send(sim, openid, kind="text", text="七百八", mode="safe")
+    assert "记下了：支付分780" in data["reply"]["text"] and "✅ 微粒贷" in data["reply"]["text"]
 
 
 async def test_subscribe_and_image(sim):
@@ -142,7 +142,7 @@ async def test_miniprogram_answer_arrives_through_the_inbox(sim, bot, mode, data
     assert data["reply"]["kind"] == "success"  # the HTTP answer carries nothing
     [message] = data["messages"]
     assert message["channel"] == "mp" and message["msgtype"] == "text"
-    assert "利率参考" in message["text"]
+    assert "年化利率7.2%–18.25%" in message["text"]
     assert message["latency_ms"] is not None and message["slow"] is False
     assert bot.standin.texts_to(openid) == [message["text"]]
 
@@ -210,9 +210,9 @@ async def test_transcript_is_a_conversation_test(
     openid = await new_user(sim)
     await send(sim, openid, kind="subscribe", mode="safe")
     await send(sim, openid, kind="click", key="ELIGIBILITY", mode="safe")
-    await send(sim, openid, kind="text", text="没有", mode="safe")
+    await send(sim, openid, kind="text", text="七百八", mode="safe")
     await send(sim, openid, kind="retry")
-    await send(sim, openid, kind="text", text="七百八", channel="mp", format="json")
+    await send(sim, openid, kind="text", text="没有", channel="mp", format="json")
     await send(sim, openid, kind="image", mode="safe")
 
     resp = await sim.get("/api/transcript", params={"openid": openid})
@@ -228,8 +228,8 @@ async def test_transcript_is_a_conversation_test(
         "click": "ELIGIBILITY",
         "expect": {"contains": [turns[1]["expect"]["contains"][0]]},
     }
-    assert "问题2" in turns[2]["expect"]["contains"][0]
-    assert "问题3" in turns[3]["expect"]["contains"][0]  # the mini-program's API answer
+    assert "记下了：支付分780" in turns[2]["expect"]["contains"][0]
+    assert "记下了：没有逾期" in turns[3]["expect"]["contains"][0]  # the mini-program's API answer
 
     # The saved file passes as a conversation test, replayed on a fresh webhook.
     saved = tmp_path / "recorded.yaml"
@@ -333,28 +333,28 @@ async def test_browser_session(bot, aiohttp_server, monkeypatch):
             await page.get_by_test_id("send-button").click()
             await expect(page.get_by_test_id("bubble-user").last).to_have_text("微粒贷利率多少")
             await expect(bot_bubbles).to_have_count(1)
-            await expect(bot_bubbles.last).to_contain_text("利率参考")
+            await expect(bot_bubbles.last).to_contain_text("年化利率7.2%–18.25%")
             await expect(page.get_by_test_id("latency").last).to_contain_text("被动回复")
 
             # The menu: ELIGIBILITY starts the questionnaire; answer it in safe mode.
             await page.get_by_test_id("menu-ELIGIBILITY").click()
             await expect(bot_bubbles).to_have_count(2)
-            await expect(bot_bubbles.last).to_contain_text("问题1")
+            await expect(bot_bubbles.last).to_contain_text("你的微信支付分")
             await page.get_by_test_id("mode-select").select_option("safe")
-            await page.get_by_test_id("message-input").fill("没有")
+            await page.get_by_test_id("message-input").fill("七百八")
             await page.get_by_test_id("message-input").press("Enter")
             await expect(bot_bubbles).to_have_count(3)
-            await expect(bot_bubbles.last).to_contain_text("问题2")
+            await expect(bot_bubbles.last).to_contain_text("记下了：支付分780")
 
             # Mini-program, JSON: the answer comes through the customer-service API.
             await page.get_by_test_id("channel-select").select_option("mp")
             await expect(page.get_by_test_id("format-select")).to_be_enabled()
             await page.get_by_test_id("format-select").select_option("json")
             await expect(page.get_by_test_id("channel-label")).to_contain_text("小程序")
-            await page.get_by_test_id("message-input").fill("七百八")
+            await page.get_by_test_id("message-input").fill("没有")
             await page.get_by_test_id("send-button").click()
             await expect(bot_bubbles).to_have_count(4)
-            await expect(bot_bubbles.last).to_contain_text("问题3")
+            await expect(bot_bubbles.last).to_contain_text("记下了：没有逾期")
             await expect(page.get_by_test_id("latency").last).to_contain_text("客服消息接口")
             await expect(page.get_by_test_id("system-note").last).to_contain_text("success")
             await expect(page.get_by_test_id("slow-warning")).to_have_count(0)
@@ -369,7 +369,7 @@ async def test_browser_session(bot, aiohttp_server, monkeypatch):
             script = yaml.safe_load(Path(await download.path()).read_text(encoding="utf-8"))
             assert [next(iter(t)) for t in script["turns"]] == ["send", "click", "send", "send"]
             assert script["turns"][1]["click"] == "ELIGIBILITY"
-            assert "问题3" in script["turns"][3]["expect"]["contains"][0]
+            assert "记下了：没有逾期" in script["turns"][3]["expect"]["contains"][0]
             assert script["mode"] == "safe"
             await page.screenshot(path=str(ARTIFACTS / "simulator.png"))
 
