@@ -154,6 +154,11 @@ class Understanding:
         its facts describe that person, not the user.
     :param first_person: the message speaks of the user (我是学生…), so a group it names
         is the user's own, not only the subject of a question (学生额度上限是多少).
+    :param confidence: how sure the reading of ``intents[0]`` is, 0..1 (1.0 when a rule
+        decided it: a command, a menu number, a scam pattern, an exact phrase).
+    :param alternatives: the intent model's best readings with their probabilities, best
+        first (empty when the model was not consulted); a clarifying question offers them.
+    :param source: who chose ``intents[0]``: ``"rules"``, ``"model"`` or ``"none"``.
     """
 
     intents: tuple[str, ...] = ()
@@ -172,6 +177,9 @@ class Understanding:
     products: tuple[str, ...] = ()
     third_party: bool = False
     first_person: bool = False
+    confidence: float = 1.0
+    alternatives: tuple[tuple[str, float], ...] = ()
+    source: str = "rules"
 
     @property
     def intent(self) -> str | None:
