@@ -6,7 +6,7 @@ message; the contract it speaks is in :mod:`.contract`.
 
 from __future__ import annotations
 
-from . import calculator, commands, dialogue, events, fallback, faq, fraud, handoff
+from . import calculator, clarify, commands, dialogue, events, fallback, faq, fraud, handoff
 from .contract import Flow, Kind, Message, Outcome, Say, State, Turn
 from .facade import CHINA_TZ, Answer, Dialogue
 from .routing import Router
@@ -50,6 +50,7 @@ def build_router() -> Router:
         fraud.router,
         commands.router,
         events.router,
+        clarify.router,
         dialogue.router,
         calculator.router,
         faq.router,

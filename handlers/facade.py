@@ -13,6 +13,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
+from . import clarify
 from .contract import Kind, Message, Outcome, Say, State, Turn
 from .memory import Memory
 from .nlu import Understanding
@@ -73,6 +74,10 @@ class Dialogue:
             if message.kind is Kind.TEXT
             else _NOTHING_UNDERSTOOD
         )
+        if clarify.PENDING in state.slots:  # "1"/"2" after "你是想问：…"
+            message, state, understanding = clarify.resolve(
+                message, state, understanding, self.services.interpret
+            )
         turn = Turn(
             message=message,
             state=state,
