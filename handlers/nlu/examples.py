@@ -12,9 +12,10 @@ instead of quietly training a class nobody asked for.  Format (Rasa-style)::
           - 支付分[680](pay_score)能借多少利息
           - 我[没有逾期](overdue:none)，[上班族](identity:employee)
 
-``[surface](slot)`` marks a number the rule layer reads from the surface;
-``[surface](slot:value)`` a closed-set value (category, set or bool slots,
-values from the lexicon).  ``none`` is the pseudo-intent of a message that
+``[surface](slot)`` marks a number the rule layer reads from the surface
+(``[上个月](rejected_days_ago:30)`` may state the number it means: it is kept in
+the annotation, ``Example.slots`` holds the surface); ``[surface](slot:value)``
+a closed-set value (category, set or bool slots, values from the lexicon).  ``none`` is the pseudo-intent of a message that
 only states facts (its ``Understanding.intents`` is empty).
 
 The held-out split is computed from the text, never chosen: an example is a
@@ -67,6 +68,7 @@ _BOOL_VALUES: Final = ("true", "false")
 # [surface](slot) or [surface](slot:value); the surface may not contain brackets.
 _ANNOTATION: Final = re.compile(r"\[([^\[\]]+)\]\(([^()\s]*)\)")
 _SPACE: Final = re.compile(r"\s+")
+_NUMBER: Final = re.compile(r"-?\d+(?:\.\d+)?")
 
 
 class ExamplesError(ValueError):
@@ -78,7 +80,7 @@ class Annotation:
     """One ``[surface](slot[:value])`` of an annotated line.
 
     :param start: where the surface starts in the plain text; ``end`` is exclusive.
-    :param value: the closed-set value, or None for a number slot.
+    :param value: the closed-set value; for a number slot the number stated, or None.
     """
 
     slot: str
@@ -305,9 +307,10 @@ def _example(
                 continue
             value = a.value
         else:
-            if a.value is not None:
+            if a.value is not None and _NUMBER.fullmatch(a.value) is None:
                 raise ExamplesError(
-                    f"{where}: number slot {a.slot!r} takes the surface only: [{a.surface}]({a.slot})"
+                    f"{where}: number slot {a.slot!r} takes the surface, or a number as its "
+                    f"value: [{a.surface}]({a.slot}) or [{a.surface}]({a.slot}:30)"
                 )
             value = a.surface
         if a.slot in slots:

@@ -67,6 +67,11 @@ def test_parse_annotated_keeps_positions() -> None:
     ]
 
 
+def test_a_number_slot_may_state_its_number() -> None:
+    text, spans = parse_annotated("[上个月](rejected_days_ago:30)被拒的")
+    assert (text, spans[0].value) == ("上个月被拒的", "30")
+
+
 def test_a_sticker_is_text_not_markup() -> None:
     assert parse_annotated("好的[微笑]") == ("好的[微笑]", ())
 
@@ -98,8 +103,8 @@ def test_intent_ids_are_the_models_plus_none() -> None:
             "a.yml:5: slot 'overdue' needs a value",
         ),
         (
-            "  - intent: none\n    examples:\n      - 支付分[680](pay_score:680)\n",
-            "a.yml:5: number slot 'pay_score' takes the surface only",
+            "  - intent: none\n    examples:\n      - 支付分[680](pay_score:high)\n",
+            "a.yml:5: number slot 'pay_score' takes the surface, or a number",
         ),
         (
             "  - intent: none\n    examples:\n      - 借[1万](amount)再借[2万](amount)\n",
