@@ -97,7 +97,8 @@ class Example:
     :param text: the message as a user would type it (annotations removed).
     :param intent: its label: an intent id or ``none``.
     :param slots: slot -> the surface text (number slots) or the closed-set value;
-        a set slot annotated twice holds its values joined by ``,`` in order.
+        a set slot or a number slot annotated twice (社保 and 房产, both ends of
+        620到650) holds its values joined by ``,`` in order.
     :param file: the example file's name; ``line`` is 1-based.
     :param annotated: the line as written, for messages and exports.
     :param spans: every annotation with its position in ``text``.
@@ -302,9 +303,6 @@ def _example(
             if a.value not in closed[a.slot]:
                 allowed = ", ".join(sorted(closed[a.slot]))
                 raise ExamplesError(f"{where}: {a.slot}:{a.value} is not one of {allowed}")
-            if a.slot in slots and kind == "set":
-                slots[a.slot] = f"{slots[a.slot]},{a.value}"
-                continue
             value = a.value
         else:
             if a.value is not None and _NUMBER.fullmatch(a.value) is None:
@@ -314,7 +312,9 @@ def _example(
                 )
             value = a.surface
         if a.slot in slots:
-            raise ExamplesError(f"{where}: slot {a.slot!r} annotated twice")
+            if kind in ("category", "bool"):
+                raise ExamplesError(f"{where}: slot {a.slot!r} annotated twice")
+            value = f"{slots[a.slot]},{value}"  # a set's values, a range's two ends
         slots[a.slot] = value
     return Example(text, intent, slots, file, lineno, line, spans)
 

@@ -42,6 +42,7 @@ def test_fixture_loads_in_file_then_line_order() -> None:
         "rates",
         "rates",
         "rates",
+        "rates",
         "limit_raise",
         "limit_raise",
     ]
@@ -54,6 +55,7 @@ def test_annotations_are_removed_and_become_slots() -> None:
     facts = by_text["我没有逾期，有社保有房"]
     assert facts.slots == {"overdue": "none", "materials": "social_security,property"}
     assert by_text["借一万分12期"].slots == {"amount": "一万", "months": "12期"}
+    assert by_text["支付分620到650利息多少"].slots == {"pay_score": "620,650"}
     assert by_text["上班族怎么提额"].slots == {"identity": "employee"}
     assert by_text["徽粒贷利息高不高[捂脸]"].slots == {}
 
@@ -107,8 +109,8 @@ def test_intent_ids_are_the_models_plus_none() -> None:
             "a.yml:5: number slot 'pay_score' takes the surface, or a number",
         ),
         (
-            "  - intent: none\n    examples:\n      - 借[1万](amount)再借[2万](amount)\n",
-            "a.yml:5: slot 'amount' annotated twice",
+            "  - intent: none\n    examples:\n      - 我[没逾期](overdue:none)[逾期过](overdue:past)\n",
+            "a.yml:5: slot 'overdue' annotated twice",
         ),
         (
             "  - intent: rates\n    examples:\n      - 利率多少\n      - 利率 多少\n",
