@@ -6,7 +6,18 @@ message; the contract it speaks is in :mod:`.contract`.
 
 from __future__ import annotations
 
-from . import calculator, clarify, commands, dialogue, events, fallback, faq, fraud, handoff
+from . import (
+    calculator,
+    clarify,
+    commands,
+    dialogue,
+    events,
+    fallback,
+    faq,
+    fraud,
+    handoff,
+    steering,
+)
 from .contract import Flow, Kind, Message, Outcome, Say, State, Turn
 from .facade import CHINA_TZ, Answer, Dialogue
 from .routing import Router
@@ -43,14 +54,16 @@ def build_router() -> Router:
 
     A hand-off to a human comes first (while a person talks to the user the bot stays
     quiet); then scam warnings, whatever the state; commands that work anywhere; events;
-    answers to a pending question; the calculator; starting a flow; topic answers and
-    small talk; and finally the fallback.
+    a clarifying question when the reading is unsure; steering (corrections, impatience,
+    详细评估, the last result, someone else); answers to a pending question and starting a
+    flow; the calculator; topic answers and small talk; and finally the fallback.
     """
     rest = Router("bot").include(
         fraud.router,
         commands.router,
         events.router,
         clarify.router,
+        steering.router,
         dialogue.router,
         calculator.router,
         faq.router,

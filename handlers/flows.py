@@ -46,6 +46,7 @@ __all__ = [
     "has_answer",
     "has_facts",
     "in_question_flow",
+    "last_flow",
     "resume_says",
     "start_flow",
     "verdict_about",
@@ -333,6 +334,12 @@ def has_answer(turn: Turn) -> bool:
     """True when the message carries profile facts, a yes/no, a skip or a bad number."""
     u = turn.understanding
     return bool(has_facts(turn) or u.negated or u.skip or u.out_of_range or u.yes_no is not None)
+
+
+def last_flow(memory: Memory) -> Flow | None:
+    """The flow of the last verdict shown (what "详细评估" and a correction continue)."""
+    stored = (memory.last or {}).get("flow")
+    return Flow.decode(stored) if isinstance(stored, str) else None
 
 
 def in_question_flow(turn: Turn) -> bool:
