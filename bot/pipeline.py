@@ -412,6 +412,7 @@ class Pipeline:
                 ),
                 expected_version=None if stored is None else stored.version,
                 grants=grants,
+                inbound_meta=_meta(answer),
             )
         )
         if commit.status is CommitStatus.COMMITTED:
@@ -445,6 +446,21 @@ def _state_of(session: Session) -> State:
     return State(
         Flow.decode(session.flow), session.step, session.slots, tuple(session.pending_pages)
     )
+
+
+def _meta(answer: Answer) -> dict[str, Any] | None:
+    """What the dialogue made of a text message, for the log's ``meta`` (``wxloan nlu
+    review``): intent ids, a probability and template names, never user text."""
+    u = answer.understanding
+    if u is None:
+        return None
+    return {
+        "intent": u.intents[0] if u.intents else None,
+        "confidence": round(u.confidence, 3),
+        "source": u.source,
+        "fallback": "not_understood" in answer.templates,
+        "clarify": "clarify" in answer.templates,
+    }
 
 
 def _log_content(inbound: Inbound) -> str:

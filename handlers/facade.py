@@ -37,11 +37,15 @@ class Answer:
     :param text: the reply rendered in one piece (``""`` when silent); the transport pages it.
     :param templates: the names of the templates rendered into ``text``, in order (what
         the reply *means*, for tests and the log, independent of its wording).
+    :param understanding: how the message was read (text messages only; None for events,
+        media and an apology), so the transport can log what the dialogue made of it
+        (intent, confidence, who decided) for ``wxloan nlu review``.
     """
 
     outcome: Outcome
     text: str
     templates: tuple[str, ...] = ()
+    understanding: Understanding | None = None
 
 
 class Dialogue:
@@ -92,15 +96,18 @@ class Dialogue:
         outcome = await self.router.dispatch(turn)
         if outcome is None:
             outcome = Outcome(silent=True)
+        read = understanding if message.kind is Kind.TEXT else None
         if outcome.silent:
-            return Answer(outcome, "")
+            return Answer(outcome, "", understanding=read)
         notes: list[Say] = []
         if expired and message.kind is not Kind.EVENT:
             notes.append(Say("session_expired"))
         if pii_kinds:
             notes.append(Say("privacy_notice", {"kinds": sorted(pii_kinds)}))
         says = (*notes, *outcome.says)
-        return Answer(outcome, self.renderer.render(says), tuple(s.template for s in says))
+        return Answer(
+            outcome, self.renderer.render(says), tuple(s.template for s in says), read
+        )
 
     def apology(self, state: State) -> Answer:
         """A feature crashed: apologise and keep the user's state."""

@@ -5,7 +5,7 @@ Only this package writes SQL. :mod:`.store` is the façade; the concurrency desi
 versions).
 """
 
-from .errors import NoDatabaseError, StorageError, StoreClosedError
+from .errors import NoDatabaseError, NoMetaError, StorageError, StoreClosedError
 from .interface import StoreBackend
 from .models import (
     Claim,
@@ -19,7 +19,7 @@ from .models import (
     TurnRecord,
 )
 from .privacy import MaskResult, mask_personal_data
-from .reports import DayStats, ReadOnlyStore, StoreStats
+from .reports import DayStats, LoggedMessage, ReadOnlyStore, StoreStats
 from .store import Store, open_store
 
 __all__ = [
@@ -29,8 +29,10 @@ __all__ = [
     "CommitStatus",
     "DayStats",
     "Grant",
+    "LoggedMessage",
     "MaskResult",
     "NoDatabaseError",
+    "NoMetaError",
     "OutboundRecord",
     "ReadOnlyStore",
     "Session",

@@ -4,12 +4,13 @@
 
     StorageError
     ├── StoreClosedError      the store was used after ``close()``
-    └── NoDatabaseError       a command that only reads or trims found no database file
+    ├── NoDatabaseError       a command that only reads or trims found no database file
+    └── NoMetaError           the message log predates its ``meta`` column (migration 0005)
 """
 
 from __future__ import annotations
 
-__all__ = ["NoDatabaseError", "StorageError", "StoreClosedError"]
+__all__ = ["NoDatabaseError", "NoMetaError", "StorageError", "StoreClosedError"]
 
 
 class StorageError(Exception):
@@ -22,6 +23,15 @@ class StoreClosedError(StorageError):
 
 class NoDatabaseError(StorageError):
     """There is no database at this path; read-only and retention commands never create one."""
+
+    def __init__(self, path: str) -> None:
+        super().__init__(path)
+        self.path = path
+
+
+class NoMetaError(StorageError):
+    """The database was never opened by a server that logs ``meta`` (before migration 0005);
+    a read-only command cannot migrate it."""
 
     def __init__(self, path: str) -> None:
         super().__init__(path)

@@ -66,8 +66,9 @@ class StoreBackend(Protocol):
 
     async def finish_turn(self, record: TurnRecord) -> Commit:
         """Store one processed message atomically: the reply under ``msg_key``, the
-        message log (masked), the session (or its deletion), the profile, the quota grants
-        and the assessment — all of it or nothing.
+        message log (masked; the inbound row with ``record.inbound_meta``, what the dialogue
+        made of it), the session (or its deletion), the profile, the quota grants and the
+        assessment — all of it or nothing.
 
         The claim on the message is taken here, at commit, not when it was read:
 

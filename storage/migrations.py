@@ -130,3 +130,15 @@ def delivery_attempts(db: Database) -> None:
         pk="msg_key",
     )
     db.table("delivery_attempts").create_index(["updated_at"])
+
+
+@migrations(name="0005_message_meta")
+def message_meta(db: Database) -> None:
+    """What the dialogue made of each inbound text message, as a small JSON object.
+
+    ``{"intent": …, "confidence": …, "source": …, "fallback": …, "clarify": …}``: no user
+    text, so nothing unmasked. ``wxloan nlu review`` reads it to find the messages that
+    fell to the fallback or were read with low confidence. Nullable: older rows, events,
+    media and replies have none.
+    """
+    db.execute("ALTER TABLE messages ADD COLUMN meta TEXT")

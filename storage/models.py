@@ -94,6 +94,9 @@ class TurnRecord:
     :param expected_version: the session version the turn was computed from (None: the
         user had no stored session); a different stored version means another worker
         updated it first, and the turn must be redone.
+    :param inbound_meta: what the dialogue made of the inbound message (intent, confidence,
+        source, fallback, clarify), stored as JSON in the message log's ``meta``; it must
+        hold no user text (the log masks ``content`` only).
     """
 
     msg_key: str
@@ -108,6 +111,7 @@ class TurnRecord:
     assessment: tuple[dict[str, Any], dict[str, Any]] | None = None
     expected_version: int | None = None
     grants: tuple[Grant, ...] = ()
+    inbound_meta: dict[str, Any] | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -9,6 +9,7 @@ itself is :mod:`.retention` (short batches under the writers' ``flock``).
 
 from __future__ import annotations
 
+import json
 import sqlite3
 import time
 from dataclasses import dataclass
@@ -16,10 +17,10 @@ from pathlib import Path
 from typing import Any
 
 from .engine import Engine
-from .errors import NoDatabaseError
+from .errors import NoDatabaseError, NoMetaError
 from .privacy import mask_personal_data
 
-__all__ = ["DayStats", "ReadOnlyStore", "Reports", "StoreStats"]
+__all__ = ["DayStats", "LoggedMessage", "ReadOnlyStore", "Reports", "StoreStats"]
 
 #: China Standard Time, for per-day statistics as the operator reads them.
 _CST_MODIFIER = "+8 hours"
@@ -45,6 +46,22 @@ class StoreStats:
     assessments: int
     sessions: int
     days: tuple[DayStats, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class LoggedMessage:
+    """One inbound message of the log with what the dialogue made of it (``wxloan nlu review``).
+
+    :param content: the text as logged (masked at write, and masked again on read).
+    :param meta: the row's ``meta``: ``intent``, ``confidence``, ``source``, ``fallback``,
+        ``clarify`` (see migration ``0005_message_meta``).
+    """
+
+    id: int
+    openid: str
+    content: str
+    created_at: float
+    meta: dict[str, Any]
 
 
 class Reports:
@@ -87,6 +104,18 @@ class ReadOnlyStore:
     def transcript(self, openid: str, limit: int = 500) -> list[dict[str, Any]]:
         """The user's last ``limit`` messages, oldest first (as :meth:`Store.transcript`)."""
         return _transcript(self._conn, openid, limit)
+
+    def unsure_messages(self, since: float, confidence: float) -> list[LoggedMessage]:
+        """Inbound messages since ``since`` that fell to the fallback, got a clarifying
+        question or were read with a confidence below ``confidence``; oldest first.
+
+        :raises NoMetaError: the database predates migration ``0005_message_meta`` (a
+            read-only store never migrates; ``wxloan serve`` does at start).
+        """
+        columns = {row[1] for row in self._conn.execute("PRAGMA table_info(messages)")}
+        if "meta" not in columns:
+            raise NoMetaError(str(self.path))
+        return _unsure_messages(self._conn, since, confidence)
 
     def close(self) -> None:
         self._conn.close()
@@ -154,4 +183,27 @@ def _transcript(conn: sqlite3.Connection, openid: str, limit: int) -> list[dict[
             "created_at": row[4],
         }
         for row in reversed(rows)
+    ]
+
+
+def _unsure_messages(
+    conn: sqlite3.Connection, since: float, confidence: float
+) -> list[LoggedMessage]:
+    rows = conn.execute(
+        "SELECT id, openid, content, created_at, meta FROM messages"
+        " WHERE direction = 'in' AND created_at >= ? AND meta IS NOT NULL"
+        " AND (json_extract(meta, '$.fallback') = 1 OR json_extract(meta, '$.clarify') = 1"
+        " OR json_extract(meta, '$.confidence') < ?)"
+        " ORDER BY id",
+        (since, confidence),
+    ).fetchall()
+    return [
+        LoggedMessage(
+            id=int(row[0]),
+            openid=str(row[1]),
+            content=mask_personal_data(row[2] or "").text,
+            created_at=float(row[3]),
+            meta=json.loads(row[4]),
+        )
+        for row in rows
     ]

@@ -290,17 +290,18 @@ def _finish_turn(conn: sqlite3.Connection, record: TurnRecord) -> Commit:
         " profile = COALESCE(excluded.profile, users.profile)",
         (record.openid, now, now, profile),
     )
+    meta = None if record.inbound_meta is None else _dumps(record.inbound_meta)
     rows = [
         (record.openid, "in", record.inbound_type,
-         mask_personal_data(record.inbound_content).text, now)
+         mask_personal_data(record.inbound_content).text, now, meta)
     ]
     rows.extend(
-        (record.openid, "out", out.msg_type, mask_personal_data(out.content).text, now)
+        (record.openid, "out", out.msg_type, mask_personal_data(out.content).text, now, None)
         for out in record.outbound
     )
     conn.executemany(
-        "INSERT INTO messages (openid, direction, msg_type, content, created_at)"
-        " VALUES (?, ?, ?, ?, ?)",
+        "INSERT INTO messages (openid, direction, msg_type, content, created_at, meta)"
+        " VALUES (?, ?, ?, ?, ?, ?)",
         rows,
     )
     session = record.session
