@@ -89,6 +89,38 @@ def _parser() -> argparse.ArgumentParser:
         "push", help="create the menu from knowledge/data/menu.toml through the WeChat API"
     )
 
+    # -- nlu test / nlu review (issue 13: measure understanding, improve it from traffic)
+    nlu = commands.add_parser(
+        "nlu", help="understanding: score it on the held-out examples, review real misses"
+    )
+    nlu_commands = nlu.add_subparsers(dest="nlu_command", required=True, metavar="ACTION")
+    nlu_test = nlu_commands.add_parser(
+        "test", help="score understanding on the held-out examples (exit 1 below thresholds)",
+        description="Reads every held-out example (one in five, by hash of its text) with "
+        "the Understander and prints intent accuracy, macro-F1, the fallback rate, "
+        "per-intent and per-slot precision/recall/F1 and every miss. Exit 0 when every "
+        "score meets knowledge/data/nlu/thresholds.toml, 1 otherwise, 2 on bad input.",
+    )
+    nlu_test.add_argument("--report", type=Path, metavar="DIR",
+                          help="also write DIR/index.html and DIR/confusion.svg")
+    nlu_test.add_argument("--examples", type=Path, metavar="DIR",
+                          help="example set (default knowledge/data/nlu/examples)")
+    nlu_test.add_argument("--thresholds", type=Path, metavar="FILE",
+                          help="thresholds (default knowledge/data/nlu/thresholds.toml)")
+    nlu_review = nlu_commands.add_parser(
+        "review", help="recent messages that fell to the fallback or were unsure, grouped",
+        description="Reads (read-only) the masked inbound messages of the last DAYS days "
+        "that fell to the fallback, got a clarifying question or were read below the "
+        "confidence threshold; groups near-duplicates and shows each group by size with "
+        "the model's best guesses. --export FILE writes them as an example file to label.",
+    )
+    nlu_review.add_argument("--days", type=float, default=7, help="last N days (default 7)")
+    nlu_review.add_argument("--db", type=Path, help="SQLite file (default $WXLOAN_DB)")
+    nlu_review.add_argument("--export", type=Path, metavar="FILE",
+                            help="write the groups in the example-set format (*.yml)")
+    nlu_review.add_argument("--thresholds", type=Path, metavar="FILE",
+                            help="thresholds (default knowledge/data/nlu/thresholds.toml)")
+
     purge = commands.add_parser(
         "purge", help="delete data older than N days (retention); safe while serve runs",
         description="Deletes messages, replies, assessments, sessions, users, deliveries, "
@@ -136,6 +168,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _simulate(args)
         if args.command == "menu":
             return asyncio.run(_menu_push(settings))
+        if args.command == "nlu" and args.nlu_command in ("test", "review"):
+            return _nlu(settings, args)
     except StartupError as exc:
         print(f"wxloan: {exc}", file=sys.stderr)
         return 2
@@ -318,6 +352,15 @@ def _simulate(args: argparse.Namespace) -> int:
     except KeyboardInterrupt:
         pass
     return 0
+
+
+def _nlu(settings: Settings, args: argparse.Namespace) -> int:
+    """``nlu test`` / ``nlu review`` (:mod:`.nlu_tools`, imported only when run)."""
+    from . import nlu_tools
+
+    if args.nlu_command == "test":
+        return nlu_tools.run_test(args)
+    return nlu_tools.run_review(args, settings.db_path)
 
 
 async def _menu_push(settings: Settings) -> int:
