@@ -477,7 +477,8 @@ def run_review(args: argparse.Namespace, db_path: Path) -> int:
         what = ", ".join(f"{name} {count}" for name, count in
                          (("fallback", group.fallback), ("clarified", group.clarify),
                           ("low confidence", group.low)) if count)
-        print(f"\n{n:>3}. {group.count}x from {len(group.users)} users ({what})  {group.example}")
+        print(f"\n{n:>3}. {group.count}x from {_n(len(group.users), 'user')} ({what})"
+              f"  {group.example}")
         print(f"     best guesses: {_guesses(guess) or '(nothing understood)'}")
         for text, count in group.variants.most_common()[1 : 1 + SHOWN_VARIANTS]:
             print(f"     {count}x {text}")
@@ -492,6 +493,10 @@ def run_review(args: argparse.Namespace, db_path: Path) -> int:
             print("note: the example loader reads *.yml files only; rename it when you move"
                   " it into knowledge/data/nlu/examples/")
     return 0
+
+
+def _n(count: int, noun: str) -> str:
+    return f"{count} {noun}" if count == 1 else f"{count} {noun}s"
 
 
 def _yaml_text(text: str) -> str:
@@ -539,8 +544,9 @@ def write_export(
         if not texts:
             continue
         intent = guess[0][0] if guess else NONE
-        lines.append(f"  # group {n}: {group.count} messages from {len(group.users)} users;"
-                     f" best guesses: {_guesses(guess) or 'none'}")
+        lines.append(f"  # group {n}: {_n(group.count, 'message')} from"
+                     f" {_n(len(group.users), 'user')}; best guesses:"
+                     f" {_guesses(guess) or '(nothing understood)'}")
         lines.append(f"  - intent: {intent}  # TODO: check")
         lines.append("    examples:")
         lines.extend(f"      - {_yaml_text(text)}" for text in texts)
