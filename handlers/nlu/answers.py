@@ -70,7 +70,7 @@ class AnswerReader:
     def read(self, text: str, clauses: Clauses) -> BareAnswer:
         """Yes/no and menu choice of a normalised message."""
         core = self._core(text)
-        s, e = clauses.spans[0]
+        s, e = clauses.first_segment()
         first = self._core(text[s:e])
         yes_no = self._polarity(core)
         if yes_no is None and first != core:

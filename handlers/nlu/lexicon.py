@@ -110,6 +110,12 @@ class SlotSpec:
     #: the numbered answers the bot offers when it asks this slot ("1 没有 2 以前有 …"):
     #: a bare "2" then means the second value
     options: tuple[str, ...] = ()
+    #: words that contain a value word but state nothing (内部员工 is the bank's staff,
+    #: 老师好 a greeting): matched whole, so the value word inside them is not seen
+    not_values: tuple[str, ...] = ()
+    #: a number no anchor claims is this slot when it fits its kind and limits and
+    #: nothing was asked (a bare 680 is a pay score, a bare 两年 a loan term)
+    unanchored: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -189,6 +195,10 @@ class Lexicon:
     faq: Mapping[str, Mapping[str, tuple[str, ...]]] = field(
         default_factory=lambda: MappingProxyType({})
     )
+    #: a bare 几 is a number only after these (查了几次); elsewhere it asks (分几期, 几个点)
+    some_after: tuple[str, ...] = ()
+    #: after 多, "just over" rather than a range (六百多一点 = a bit over 600)
+    a_bit_more: tuple[str, ...] = ()
 
 
 # --- shapes of this file, over the common reader ----------------------------
@@ -343,7 +353,11 @@ def _slot(name: str, t: TableReader) -> SlotSpec:
         order=t.strings("order", ()),
         blockers=t.strings("blockers", ()),
         options=t.strings("options", ()),
+        not_values=t.strings("not_values", ()),
+        unanchored=t.boolean("unanchored", False),
     )
+    if spec.unanchored and SLOT_KINDS[name] not in ("score", "term"):
+        raise t.error("unanchored", "only score and term slots take unanchored numbers")
     if SLOT_KINDS[name] not in ("category", "bool") and spec.options:
         raise t.error("options", "only category and bool slots offer numbered options")
     if SLOT_KINDS[name] == "bool" and spec.options and set(spec.options) != {"true", "false"}:
@@ -510,6 +524,8 @@ def load_lexicon(path: Path | str | None = None) -> Lexicon:
         third_party=others.strings("words", ()),
         first_person=others.strings("self", ()),
         faq=MappingProxyType(faq),
+        some_after=nums.strings("some_after", ()),
+        a_bit_more=nums.strings("a_bit_more", ()),
     )
     for t in (norm, fuzzy, nums, units, time, neg, hyp, ans, menu, others, faq_t, rates, root):
         t.finish()

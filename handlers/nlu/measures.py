@@ -62,10 +62,14 @@ class _Clues:
     rates: dict[int, list[_Anchor]] = field(default_factory=dict)
     blockers: dict[int, list[_Anchor]] = field(default_factory=dict)
     days_words: list[int] = field(default_factory=list)
+    busy: set[int] = field(default_factory=set)  # clauses with a word that means something
+    counted: int = 0  # quantities in the message
 
     def add(self, m: Mention) -> None:
         t = m.term
         where = (m.start, m.end)
+        if t.intents or t.values or t.negatable or t.anchors or t.phrases or t.period or t.rate:
+            self.busy.add(m.clause)
         for slot in t.anchors:
             self.anchors.setdefault(m.clause, []).append((*where, slot))
         if t.period is not None:
@@ -91,6 +95,9 @@ class MeasureReader:
 
     def __init__(self, lex: Lexicon) -> None:
         self._specs = lex.slots
+        lone = {SLOT_KINDS[s]: s for s, spec in lex.slots.items() if spec.unanchored}
+        self._lone_score = lone.get("score")
+        self._lone_term = lone.get("term")
         self._apr_max = lex.apr_max
         self._daily_max = lex.daily_max
         self._daily_below = lex.daily_below
@@ -113,6 +120,10 @@ class MeasureReader:
         for m in mentions:
             if not m.negated:
                 clues.add(m)
+            else:
+                clues.busy.add(m.clause)
+        quantities = list(quantities)
+        clues.counted = len(quantities)
         for days in clues.days_words:
             if clues.wants_days:
                 self._put(out, "rejected_days_ago", Decimal(days))
@@ -165,8 +176,11 @@ class MeasureReader:
         if q.unit == "duration":
             assert q.time_unit is not None
             slot = _nearest(q, here, ("ontime_periods", "pay_history_months", "months"))
-            if slot is None and clues.calc_context and q.time_unit in ("month", "year"):
-                slot = "months"
+            if slot is None and q.time_unit in ("month", "year"):
+                if clues.calc_context:
+                    slot = "months"
+                elif clues.expecting is None and clues.counted == 1 and ci not in clues.busy:
+                    slot = self._lone_term  # 两年吧: the loan term, said alone
             if slot is None:
                 return False
             self._put_q(out, slot, q, _MONTHS[q.time_unit])
@@ -176,11 +190,31 @@ class MeasureReader:
             if kind is not None:
                 return self._rate(out, kind, q.value, already_fraction=False)
             slot = _nearest(q, here, _NUMERIC_SLOTS, before_gap=_UNITLESS_GAP)
+            if slot is None or self._beyond(slot, q):
+                lone = self._lone_number(q, clues)  # 680 / 分650: a pay score
+                slot = lone or slot
             if slot is None:
                 return False
             self._put_q(out, slot, q, clues.factor(slot, q, ci))
             return True
         return False
+
+    def _beyond(self, slot: str, q: Quantity) -> bool:
+        """Whether ``q`` is too big for ``slot`` (分650 is no loan term)."""
+        spec = self._specs.get(slot)
+        return spec is not None and spec.maximum is not None and q.value > spec.maximum
+
+    def _lone_number(self, q: Quantity, clues: _Clues) -> str | None:
+        """The unanchored slot a bare number fits, if nothing was asked and it fits."""
+        slot = self._lone_score
+        if slot is None or clues.expecting is not None or clues.calc_context or q.scale >= 1000:
+            return None
+        spec = self._specs[slot]
+        if q.low is None and q.value != q.value.to_integral_value():
+            return None  # 6.5 is no score
+        low = spec.minimum if spec.minimum is not None else q.value
+        high = spec.maximum if spec.maximum is not None else q.value
+        return slot if low <= q.value <= high else None
 
     def take_bare(self, out: MeasureResult, slot: str, kind: str, q: Quantity) -> bool:
         """Store a bare reply ``q`` as ``slot`` (the field the bot asked about)."""

@@ -6,7 +6,9 @@ Negation in these messages is local: 没有社保, 不是学生, 社保也没有
 after it at the end of the clause.  ``没有房`` is handled through the
 overlapping match 有房 that starts inside 没有.  A clause with 如果/万一 is
 hypothetical, and a word right after 有没有/是不是 is only asked about: such
-facts describe no one, though their intents still count.
+facts describe no one, though their intents still count.  A space is a
+statement's end for negation: "不对 支付分690" denies nothing, "社保没交 有套房"
+only 社保.
 """
 
 from __future__ import annotations
@@ -72,7 +74,11 @@ def resolve_mentions(
             continue
         if i > 0:
             prev = mentions[i - 1]
-            if prev.clause == m.clause and 0 <= m.start - prev.end <= max_gap:
+            if (
+                prev.clause == m.clause
+                and 0 <= m.start - prev.end <= max_gap
+                and not clauses.apart(prev.end, m.start)
+            ):
                 if prev.term.asks:
                     asked[i] = True  # 有没有社保?
                     continue
@@ -85,7 +91,7 @@ def resolve_mentions(
                 nxt.term.negates_previous
                 and nxt.clause == m.clause
                 and 0 <= nxt.start - m.end <= max_gap
-                and _clause_ends(text, nxt.end, clauses.spans[m.clause][1], tail)
+                and _clause_ends(text, nxt.end, clauses.segment_end(nxt.end), tail)
             ):
                 negated[i] = True
                 if nxt.term.spreads:

@@ -5,6 +5,13 @@ emoji and WeChat's bracketed stickers ([捂脸]); NFKC plus a few regexes make
 all of those look alike, so the matcher needs only one spelling per word.
 Known typos (体额, 支付份) are fixed here from the lexicon's table; fuzzy
 near-misses are handled later by :mod:`.fuzzy`.
+
+A space is how many users separate two statements ("社保没交 有套房", "借30000 6期"),
+so one between two words of two or more characters survives as a single " ": it
+ends a number (30000 and 6 stay apart), a word and a post-negator's reach, but not
+the clause, so "支付分 700" still binds.  Spaces next to a single character are
+spaced-out typing ("支 付 分 7 0 0", "借 5000") and are dropped, like those between
+letters and digits ("we 2000").
 """
 
 from __future__ import annotations
@@ -27,9 +34,9 @@ _EMOJI: Final = re.compile(
 )
 _CONTROL: Final = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
 _THOUSANDS: Final = re.compile(r"(?<=\d),(?=\d{3}(?!\d))")
-# A space survives only between two ASCII letters ("ok yes"); "7 0 0" is 700.
-_KEEP_SPACE: Final = re.compile(r"(?<=[a-z])\s+(?=[a-z])")
-_SPACE: Final = re.compile(r"\s+")
+_SPACE: Final = re.compile(r"\s")
+SOFT_BREAK: Final = " "
+"""What a kept space is in the normalised text: a separator inside a clause."""
 
 
 class Normalizer:
@@ -56,22 +63,44 @@ class Normalizer:
         s = _EMOJI.sub(",", s)
         if "," in s:
             s = _THOUSANDS.sub("", s)
-        s = _KEEP_SPACE.sub("\x01", s)
-        s = _SPACE.sub("", s).replace("\x01", " ")
+        if _SPACE.search(s):
+            words = s.split()
+            s = _join_words(words) if words else ""
         if self._typo_re is not None:
             typos = self._typos
             s = self._typo_re.sub(lambda m: typos[m.group()], s)
         return s
 
 
+def _join_words(words: list[str]) -> str:
+    """Words separated by spaces: keep one between two real words ("ok yes", "社保没交 有套房").
+
+    Dropped next to a single character (spaced-out typing) and between letters and
+    digits ("we 2000", "score 700": one name or word and its number).
+    """
+    out = [words[0]]
+    for prev, word in zip(words, words[1:]):
+        a, b = prev[-1], word[0]
+        glued = a.isascii() and b.isascii() and a.isalnum() and b.isalnum() and (
+            a.isalpha() != b.isalpha()
+        )
+        if len(prev) > 1 and len(word) > 1 and not glued:
+            out.append(SOFT_BREAK)
+        out.append(word)
+    return "".join(out)
+
+
 class Clauses:
     """Clause spans of a normalised string, split at punctuation.
 
     Facts are bound to the numbers and negations of their own clause, so
-    "没有逾期，查了两次" does not negate the inquiries.
+    "没有逾期，查了两次" does not negate the inquiries.  A kept space (see
+    :data:`SOFT_BREAK`) splits a clause into segments: a negator reaches no word
+    in another segment, so "社保没交 有套房" denies only 社保, while numbers still
+    bind to anchors across it.
     """
 
-    __slots__ = ("_starts", "spans")
+    __slots__ = ("_soft", "_starts", "spans")
 
     def __init__(self, text: str, breaks: re.Pattern[str]) -> None:
         spans: list[tuple[int, int]] = []
@@ -84,12 +113,15 @@ class Clauses:
             spans.append((start, len(text)))
         self.spans: Sequence[tuple[int, int]] = spans
         self._starts = [s for s, _ in spans]
+        self._soft: list[int] = (
+            [i for i, ch in enumerate(text) if ch == SOFT_BREAK] if SOFT_BREAK in text else []
+        )
 
     @staticmethod
     def pattern(breaks: Sequence[str]) -> re.Pattern[str]:
         """Compile the clause separator; a '.' between digits is a decimal point."""
         alternatives = [re.escape(b) for b in sorted(breaks, key=len, reverse=True)]
-        alternatives += [r"(?<!\d)\.", r"\.(?!\d)", " "]
+        alternatives += [r"(?<!\d)\.", r"\.(?!\d)"]
         return re.compile("|".join(alternatives))
 
     def index(self, pos: int) -> int:
@@ -98,3 +130,24 @@ class Clauses:
 
     def span_of(self, pos: int) -> tuple[int, int]:
         return self.spans[self.index(pos)]
+
+    def segment_end(self, pos: int) -> int:
+        """Where the segment containing ``pos`` ends: its clause's end or the next space."""
+        end = self.spans[self.index(pos)][1]
+        if self._soft:
+            i = bisect.bisect_left(self._soft, pos)
+            if i < len(self._soft) and self._soft[i] < end:
+                return self._soft[i]
+        return end
+
+    def first_segment(self) -> tuple[int, int]:
+        """The first clause up to its first space: the reply's opening words."""
+        start = self.spans[0][0]
+        return start, self.segment_end(start)
+
+    def apart(self, start: int, end: int) -> bool:
+        """Whether a space separates ``start`` from ``end`` (``start`` <= ``end``)."""
+        if not self._soft:
+            return False
+        i = bisect.bisect_left(self._soft, start)
+        return i < len(self._soft) and self._soft[i] < end

@@ -75,11 +75,16 @@ class QuantityScanner:
         self._digit_for = {v: k for k, v in reversed(list(lex.digits.items()))}
         self._magnitudes = dict(lex.magnitudes)
         self._some = lex.some
+        self._some_after = tuple(lex.some_after)
+        self._a_bit_more = tuple(lex.a_bit_more)
         self._point = lex.point
         self._ji = lex.ji_range
         self._bare_ji = lex.bare_ji_range
         self._fractions = dict(lex.fractions)
         self._numeral = numeral_chars(lex)
+        self._digit_chars = frozenset(
+            [*lex.digits, *(k for k, v in lex.numeral_aliases.items() if v in lex.digits)]
+        )
         self._big = "".join(k for k, v in lex.magnitudes.items() if v >= 1000)
 
         cn = _cls(self._numeral - {lex.half})
@@ -105,6 +110,7 @@ class QuantityScanner:
         self._range = re.compile(
             rf"^([{nonzero}])([{nonzero}])([{_cls(k for k, v in lex.magnitudes.items() if v <= 10000)}]*)$"
         )
+        self._tail_range = re.compile(rf"^(.*[{mags}])([{nonzero}])([{nonzero}])$")
 
         units: list[tuple[str, str, str | None]] = []
         units += [(u, "money", None) for u in lex.money_units]
@@ -140,9 +146,49 @@ class QuantityScanner:
         found: list[Quantity] = []
         for m in self._token.finditer(masked):
             q = self._token_value(m, text)
-            if q is not None:
-                found.append(self._surroundings(q, text))
+            if q is None:
+                continue
+            head = self._split_term(m, q, text)
+            if head is not None:
+                # 借两万六个月 / 借5千3期: the amount, then the term's own number
+                found.append(head)
+                tail = m.end() - 1
+                q = Quantity(tail, m.end(), m.end(), Decimal(self._digit_value(text[tail])))
+            found.append(self._surroundings(q, text))
         return self._join_ranges(found, text)
+
+    def _split_term(self, m: re.Match[str], q: Quantity, text: str) -> Quantity | None:
+        """两万六 before 个月 / 期 is 两万 and 六: the amount without its last digit, or None."""
+        if q.low is not None or q.scale < 1000 or not self._term_follows(text, m.end()):
+            return None
+        last = text[m.end() - 1]
+        if m.group("an") is not None:
+            if m.group("tail") is None:
+                return None
+        elif not (
+            m.group("cn") is not None
+            and len(m.group("cn")) >= 3
+            and last in self._digit_chars
+            and text[m.end() - 2] in self._big
+        ):
+            return None
+        head = self._number(text[m.start() : m.end() - 1]) if m.group("cn") else None
+        if m.group("an") is not None:
+            value = Decimal(m.group("an")) * q.scale
+        elif head is not None:
+            value = head[0]
+        else:
+            return None
+        return Quantity(m.start(), m.end() - 1, m.end() - 1, value, scale=q.scale)
+
+    def _term_follows(self, text: str, pos: int) -> bool:
+        return any(
+            text.startswith(word, pos) and kind in ("period", "duration") and tu != "day"
+            for word, kind, tu in self._units.get(text[pos : pos + 1], ())
+        )
+
+    def _digit_value(self, ch: str) -> int:
+        return int(ch) if ch.isdigit() else self._digits[ch.translate(self._aliases)]
 
     # --- tokens ---------------------------------------------------------
 
@@ -151,6 +197,8 @@ class QuantityScanner:
         if m.group("pct") is not None:
             return Quantity(start, end, end, Decimal(m.group("pct")).scaleb(-2), unit="percent")
         if m.group("frac") is not None:
+            if m.group("fracnum") == self._some:
+                return None  # 万分之几 asks
             parsed = self._number(m.group("fracnum"))
             if parsed is None:
                 return None
@@ -178,6 +226,8 @@ class QuantityScanner:
         run = m.group("cn")
         if text.startswith(self._point, end):
             return None  # 低一点 / 三点: a bit, or a time of day
+        if run == self._some and start > 0 and not text.startswith(self._some_after, start - 1):
+            return None  # 分几期 / 几个点 / 能借几年: a question, not a quantity
         parsed = self._number(run)
         if parsed is None:
             return None
@@ -204,7 +254,8 @@ class QuantityScanner:
                 return Decimal(run), None, None, 1
             except InvalidOperation:
                 return None
-        scale = self._magnitudes.get(run[-1], 1)
+        # the largest magnitude written: 一万五 is ten-thousands, like 1.5万
+        scale = max((self._magnitudes.get(ch, 1) for ch in run), default=1)
         if self._some in run:
             if run == self._some:
                 lo, hi = Decimal(self._bare_ji[0]), Decimal(self._bare_ji[1])
@@ -219,6 +270,14 @@ class QuantityScanner:
         if rm and self._digits[rm.group(2)] == self._digits[rm.group(1)] + 1:
             lo_v = _cn2an(rm.group(1) + rm.group(3))
             hi_v = _cn2an(rm.group(2) + rm.group(3))
+            if lo_v is None or hi_v is None:
+                return None
+            return (lo_v + hi_v) / 2, lo_v, hi_v, scale
+        tm = self._tail_range.match(run)
+        if tm and self._digits[tm.group(3)] == self._digits[tm.group(2)] + 1:
+            # 六百一二 -> 610..620, 一万二三 -> 12000..13000
+            lo_v = _cn2an(tm.group(1) + tm.group(2))
+            hi_v = _cn2an(tm.group(1) + tm.group(3))
             if lo_v is None or hi_v is None:
                 return None
             return (lo_v + hi_v) / 2, lo_v, hi_v, scale
@@ -239,10 +298,14 @@ class QuantityScanner:
         value = q.value
         suffix = next((s for s in self._range_suffix if text.startswith(s, p)), None)
         if suffix is not None and not text.startswith(self._not_more, p):
-            low, high = value, value + _step(q.value, q.scale)
-            value = (low + high) / 2
-            approx = True
             p += len(suffix)
+            approx = True
+            bit = next((b for b in self._a_bit_more if text.startswith(b, p)), None)
+            if bit is not None:
+                p += len(bit)  # 六百多一点: just over 600
+            else:
+                low, high = value, value + _step(q.value, q.scale)
+                value = (low + high) / 2
         else:
             suffix = next((s for s in self._approx_suffix if text.startswith(s, p)), None)
             if suffix is not None:

@@ -70,6 +70,7 @@ class _Draft:
     rate: str | None = None
     blocks: list[str] = field(default_factory=list)
     not_number: bool = False
+    in_number: bool = False
 
 
 def _add(items: list[str], item: str) -> None:
@@ -108,6 +109,8 @@ class Vocabulary:
                 drafts[w].phrases.append((slot.name, n))
             for w in slot.blockers:
                 _add(drafts[w].blocks, slot.name)
+            for w in slot.not_values:
+                drafts[w]  # a word of its own: the value word inside it is not stated
 
         for w in lex.negation_questions:
             drafts[w].asks = True  # 有没有社保 neither asserts nor denies 社保
@@ -123,6 +126,9 @@ class Vocabulary:
             drafts[w].hypothetical = True
         for w in lex.not_numbers:
             drafts[w].not_number = True
+        for w in lex.fractions:
+            # 万分之一点五: a number's own words, matched so 之一 (one of) does not hide it
+            drafts[w].in_number = True
         for product, words in lex.products.items():
             for w in words:
                 drafts[w].product = product
@@ -188,7 +194,7 @@ class Vocabulary:
             blocks=tuple(d.blocks),
             # Words with numerals in them (we2000, 前几天, 万一) hide those numerals
             # from the number scanner; frequency words (一周) do not, so 一个月前 still parses.
-            masks_numbers=(numeric and d.period is None) or d.not_number,
+            masks_numbers=((numeric and d.period is None) or d.not_number) and not d.in_number,
             starts_negated=word.startswith(negators) and not d.negates_next,
             guarded_mask=word[0] in magnitudes,
         )
