@@ -30,7 +30,7 @@ _ACCEPTS: dict[str, frozenset[str | None]] = {
     "periods": frozenset({None, "period", "duration", "count"}),
     "money": frozenset({None, "money"}),
     "term": frozenset({None, "period", "duration"}),
-    "rate": frozenset({None, "percent", "per10k"}),
+    "rate": frozenset({None, "percent", "per10k", "points"}),
     "days_ago": frozenset({None, "duration"}),
 }
 

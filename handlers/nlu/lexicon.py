@@ -116,6 +116,9 @@ class SlotSpec:
     #: a number no anchor claims is this slot when it fits its kind and limits and
     #: nothing was asked (a bare 680 is a pay score, a bare 两年 a loan term)
     unanchored: bool = False
+    #: frequency words that beside an anchor and no number mean once per their period
+    #: (每天都扫码付 = 7 a week)
+    habit: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -199,6 +202,13 @@ class Lexicon:
     some_after: tuple[str, ...] = ()
     #: after 多, "just over" rather than a range (六百多一点 = a bit over 600)
     a_bit_more: tuple[str, ...] = ()
+    #: days-ago words that only say "just" (刚, 刚才): a named day beside them wins
+    #: (昨天刚被拒 was yesterday)
+    days_ago_just: tuple[str, ...] = ()
+    #: units of percentage points (年化6个点): a rate once a rate word claims them
+    point_units: tuple[str, ...] = ()
+    #: a number right after these is denied, not stated (查询是三次不是两次)
+    denies_number: tuple[str, ...] = ()
 
 
 # --- shapes of this file, over the common reader ----------------------------
@@ -355,7 +365,10 @@ def _slot(name: str, t: TableReader) -> SlotSpec:
         options=t.strings("options", ()),
         not_values=t.strings("not_values", ()),
         unanchored=t.boolean("unanchored", False),
+        habit=t.strings("habit", ()),
     )
+    if spec.habit and SLOT_KINDS[name] != "frequency":
+        raise t.error("habit", "only frequency slots have habit words")
     if spec.unanchored and SLOT_KINDS[name] not in ("score", "term"):
         raise t.error("unanchored", "only score and term slots take unanchored numbers")
     if SLOT_KINDS[name] not in ("category", "bool") and spec.options:
@@ -526,6 +539,9 @@ def load_lexicon(path: Path | str | None = None) -> Lexicon:
         faq=MappingProxyType(faq),
         some_after=nums.strings("some_after", ()),
         a_bit_more=nums.strings("a_bit_more", ()),
+        days_ago_just=time.strings("just", ()),
+        point_units=units.strings("points", ()),
+        denies_number=neg.strings("denies_number", ()),
     )
     for t in (norm, fuzzy, nums, units, time, neg, hyp, ans, menu, others, faq_t, rates, root):
         t.finish()

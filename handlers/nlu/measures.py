@@ -37,6 +37,8 @@ _NUMERIC_SLOTS: Final = tuple(
 )
 
 _Anchor = tuple[int, int, str]
+_MONEY_SLOTS: Final = ("lingqiantong_balance", "amount")
+_RATE_SLOTS: Final = ("apr", "daily_rate")
 
 
 @dataclass
@@ -61,14 +63,14 @@ class _Clues:
     periods: dict[int, list[_Anchor]] = field(default_factory=dict)
     rates: dict[int, list[_Anchor]] = field(default_factory=dict)
     blockers: dict[int, list[_Anchor]] = field(default_factory=dict)
-    days_words: list[int] = field(default_factory=list)
+    days_words: list[tuple[int, bool]] = field(default_factory=list)  # (days, only "just")
     busy: set[int] = field(default_factory=set)  # clauses with a word that means something
     counted: int = 0  # quantities in the message
 
     def add(self, m: Mention) -> None:
         t = m.term
         where = (m.start, m.end)
-        if t.intents or t.values or t.negatable or t.anchors or t.phrases or t.period or t.rate:
+        if t.weighty:
             self.busy.add(m.clause)
         for slot in t.anchors:
             self.anchors.setdefault(m.clause, []).append((*where, slot))
@@ -80,7 +82,11 @@ class _Clues:
         for slot in t.blocks:
             self.blockers.setdefault(m.clause, []).append((*where, slot))
         if t.days_ago is not None and not m.hypothetical:
-            self.days_words.append(t.days_ago)
+            self.days_words.append((t.days_ago, t.just))
+
+    def blocking(self, ci: int, slots: tuple[str, ...]) -> list[_Anchor]:
+        """The blockers of clause ``ci`` that block one of ``slots``."""
+        return [b for b in self.blockers.get(ci, ()) if b[2] in slots]
 
     def factor(self, slot: str, q: Quantity, ci: int) -> Decimal:
         """Payments are per week: 一天三次 -> 21, 一个月二十次 -> 5."""
@@ -98,6 +104,8 @@ class MeasureReader:
         lone = {SLOT_KINDS[s]: s for s, spec in lex.slots.items() if spec.unanchored}
         self._lone_score = lone.get("score")
         self._lone_term = lone.get("term")
+        self._habit = {s: frozenset(spec.habit) for s, spec in lex.slots.items() if spec.habit}
+        self._habit_words = frozenset(w for words in self._habit.values() for w in words)
         self._apr_max = lex.apr_max
         self._daily_max = lex.daily_max
         self._daily_below = lex.daily_below
@@ -117,22 +125,56 @@ class MeasureReader:
         clues = _Clues(
             rejection_context or expecting == "rejected_days_ago", calc_context, expecting
         )
+        denied: set[int] = set()
+        periods: set[tuple[int, int]] = set()
+        habits: list[Mention] = []
         for m in mentions:
-            if not m.negated:
-                clues.add(m)
-            else:
+            t = m.term
+            if m.negated:
                 clues.busy.add(m.clause)
+                continue
+            clues.add(m)
+            if t.denies_number:
+                denied.add(m.end)
+            if t.period is not None:
+                periods.add((m.start, m.end))
+                if t.text in self._habit_words and not m.hypothetical:
+                    habits.append(m)
         quantities = list(quantities)
+        if denied:
+            quantities = [q for q in quantities if q.start not in denied]  # 不是两次
+        if periods and len(quantities) > 1:
+            quantities = _without_frequencies(quantities, periods, clauses)
         clues.counted = len(quantities)
-        for days in clues.days_words:
-            if clues.wants_days:
-                self._put(out, "rejected_days_ago", Decimal(days))
+        if clues.wants_days and clues.days_words:
+            named = [days for days, just in clues.days_words if not just]
+            days = named[-1] if named else clues.days_words[-1][0]  # 昨天刚被拒: yesterday
+            self._put(out, "rejected_days_ago", Decimal(days))
         for q in quantities:
             if q.unit in ("year_date", "ignored") or q.window:
                 continue
             if not self._bind(out, q, clauses.index(q.start), clues):
                 out.free.append(q)
+        if habits:
+            self._habits(out, habits, clues)
         return out
+
+    def _habits(self, out: MeasureResult, habits: Sequence[Mention], clues: _Clues) -> None:
+        """每天都扫码付: a habit word beside the slot's anchor, and no number, is once a period."""
+        for slot, words in self._habit.items():
+            if slot in out.slots or slot in out.out_of_range:
+                continue
+            for m in habits:
+                t = m.term
+                if t.period is None or t.text not in words:
+                    continue
+                anchored = any(
+                    label == slot and (start, end) != (m.start, m.end)
+                    for start, end, label in clues.anchors.get(m.clause, [])
+                )
+                if anchored:
+                    self._put(out, slot, _PER_WEEK[t.period])
+                    break
 
     # --- binding rules --------------------------------------------------
 
@@ -141,7 +183,14 @@ class MeasureReader:
         here = clues.anchors.get(ci, [])
         if q.unit in ("percent", "per10k"):
             kind = _nearest(q, clues.rates.get(ci, []), None)
+            if kind is not None and self._rate_blocked(q, ci, clues):
+                return True  # 利率下调20%: a change, not a rate
             return kind is not None and self._rate(out, kind, q.value, already_fraction=True)
+        if q.unit == "points":
+            kind = _nearest(q, clues.rates.get(ci, []), None)
+            if kind is None or self._rate_blocked(q, ci, clues):
+                return kind is not None
+            return self._rate(out, kind, q.value, already_fraction=False)
         if q.unit == "duration" and (
             q.ago or (q.time_unit in ("day", "week") and clues.wants_days)
         ):
@@ -154,21 +203,16 @@ class MeasureReader:
             self._put_q(out, "pay_score", q)
             return True
         if q.unit == "count":
-            slot = _nearest(q, here, ("inquiries_3m", "payments_per_week", "ontime_periods"))
+            slot = _nearest(  # 一个号码…征信: an anchor far after a count is not its own
+                q, here, ("inquiries_3m", "payments_per_week", "ontime_periods"),
+                after_gap=_UNITLESS_GAP,
+            )
             if slot is None:
                 return False
             self._put_q(out, slot, q, clues.factor(slot, q, ci))
             return True
         if q.unit == "money" or q.scale >= 1000:
-            slot = _nearest(q, here, ("lingqiantong_balance", "amount"))
-            block = _distance_to(q, clues.blockers.get(ci, []))
-            if block is not None:
-                own = _distance_to(q, [a for a in here if a[2] == slot])
-                if own is None or block < own:
-                    return True  # 月收入一万: a number, but not one we collect
-            slot = slot or _default(clues.expecting, ("lingqiantong_balance",), "amount")
-            self._put_q(out, slot, q)
-            return True
+            return self._money(out, q, ci, clues)
         if q.unit == "period":
             slot = _nearest(q, here, ("ontime_periods", "months"))
             self._put_q(out, slot or _default(clues.expecting, ("ontime_periods",), "months"), q)
@@ -188,27 +232,53 @@ class MeasureReader:
         if q.unit is None:
             kind = _nearest(q, clues.rates.get(ci, []), None, before_gap=_UNITLESS_GAP)
             if kind is not None:
+                if self._rate_blocked(q, ci, clues):
+                    return True
                 return self._rate(out, kind, q.value, already_fraction=False)
             slot = _nearest(q, here, _NUMERIC_SLOTS, before_gap=_UNITLESS_GAP)
             if slot is None or self._beyond(slot, q):
-                lone = self._lone_number(q, clues)  # 680 / 分650: a pay score
+                lone = self._lone_number(q, ci, clues)  # 680 / 分650: a pay score
                 slot = lone or slot
+            if slot is None and q.value >= 1000 and q.value == q.value.to_integral_value():
+                return self._money(out, q, ci, clues)  # a bare 8000 is money too
             if slot is None:
                 return False
             self._put_q(out, slot, q, clues.factor(slot, q, ci))
             return True
         return False
 
+    def _rate_blocked(self, q: Quantity, ci: int, clues: _Clues) -> bool:
+        """Whether a change word (下调, 优惠) is nearer to ``q`` than any rate word."""
+        block = _distance_to(q, clues.blocking(ci, _RATE_SLOTS))
+        own = _distance_to(q, clues.rates.get(ci, []))
+        return block is not None and own is not None and block < own
+
+    def _money(self, out: MeasureResult, q: Quantity, ci: int, clues: _Clues) -> bool:
+        """An amount, a balance, or money that is neither (income, a fee, a limit)."""
+        here = clues.anchors.get(ci, [])
+        slot = _nearest(q, here, _MONEY_SLOTS)
+        # each slot's own blockers: 零钱通刚转进去一万 is a balance although 转 blocks a loan
+        block = _distance_to(q, clues.blocking(ci, (slot or "amount",)))
+        if block is not None:
+            own = _distance_to(q, [a for a in here if a[2] == slot])
+            if own is None or block < own:
+                return True  # 月收入一万: a number, but not one we collect
+        slot = slot or _default(clues.expecting, ("lingqiantong_balance",), "amount")
+        self._put_q(out, slot, q)
+        return True
+
     def _beyond(self, slot: str, q: Quantity) -> bool:
         """Whether ``q`` is too big for ``slot`` (分650 is no loan term)."""
         spec = self._specs.get(slot)
         return spec is not None and spec.maximum is not None and q.value > spec.maximum
 
-    def _lone_number(self, q: Quantity, clues: _Clues) -> str | None:
+    def _lone_number(self, q: Quantity, ci: int, clues: _Clues) -> str | None:
         """The unanchored slot a bare number fits, if nothing was asked and it fits."""
         slot = self._lone_score
         if slot is None or clues.expecting is not None or clues.calc_context or q.scale >= 1000:
             return None
+        if clues.blocking(ci, _MONEY_SLOTS):
+            return None  # 转800手续费 / 收八百: money, not a score
         spec = self._specs[slot]
         if q.low is None and q.value != q.value.to_integral_value():
             return None  # 6.5 is no score
@@ -312,6 +382,26 @@ def to_slot_value(value: Decimal) -> int:
     return int(value.to_integral_value(rounding=ROUND_HALF_UP))
 
 
+def _without_frequencies(
+    quantities: list[Quantity], periods: set[tuple[int, int]], clauses: Clauses
+) -> list[Quantity]:
+    """Drop the 一周 of 一周用三四次: a frequency word before a count is no duration."""
+    out: list[Quantity] = []
+    for i, q in enumerate(quantities):
+        nxt = quantities[i + 1] if i + 1 < len(quantities) else None
+        if (
+            q.unit == "duration"
+            and not q.ago
+            and (q.start, q.unit_end) in periods
+            and nxt is not None
+            and nxt.unit == "count"
+            and clauses.index(nxt.start) == clauses.index(q.start)
+        ):
+            continue
+        out.append(q)
+    return out
+
+
 def _default(expecting: str | None, allowed: tuple[str, ...], fallback: str) -> str:
     """An unanchored 两万 / 6期 answers the question just asked, if it fits."""
     return expecting if expecting in allowed else fallback
@@ -330,14 +420,18 @@ def _nearest(
     anchors: Sequence[_Anchor],
     wanted: Sequence[str] | None,
     before_gap: int | None = None,
+    after_gap: int | None = None,
 ) -> str | None:
-    """The label of the closest anchor (optionally only ones just before ``q``)."""
+    """The label of the closest anchor (optionally only ones just before ``q``, or
+    within ``after_gap`` characters after it)."""
     best: str | None = None
     best_d = 1 << 30
     for start, end, label in anchors:
         if wanted is not None and label not in wanted:
             continue
         if before_gap is not None and not (end <= q.start and q.start - end <= before_gap):
+            continue
+        if after_gap is not None and start >= q.unit_end and start - q.unit_end > after_gap:
             continue
         d = _gap(q, start, end)
         if d < best_d:

@@ -44,7 +44,8 @@ class Quantity:
     ``unit`` is one of ``money``, ``count``, ``score``, ``period`` (期),
     ``duration`` (with ``time_unit`` day/week/month/year), ``percent``
     (``value`` is then already a fraction), ``per10k`` (likewise),
-    ``year_date`` (2024年), ``ignored`` (10号, 22岁, 3点: not a slot) or None.
+    ``year_date`` (2024年), ``ignored`` (10号, 22岁, 3点: not a slot), ``points``
+    (年化6个点: percentage points) or None.
     """
 
     start: int
@@ -118,6 +119,7 @@ class QuantityScanner:
         units += [(u, "score", None) for u in lex.score_units]
         units += [(u, "period", None) for u in lex.period_units]
         units += [(u, "ignored", None) for u in lex.ignored_units]
+        units += [(u, "points", None) for u in lex.point_units]
         for time_unit, words in lex.time_units.items():
             units += [(u, "duration", time_unit) for u in words]
         self._units: dict[str, list[tuple[str, str, str | None]]] = {}

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import Final
 
 from .lexicon import Lexicon
+from .model import SLOT_KINDS
 from .numbers import numeral_chars
 from .trie import TermIndex
 
@@ -42,6 +43,8 @@ class Term:
     product: str | None = None
     period: str | None = None
     days_ago: int | None = None
+    just: bool = False  # 刚 / 刚才: a days-ago word a named day overrides
+    denies_number: bool = False  # 不是两次: the number after it is denied
     hypothetical: bool = False
     scams: tuple[str, ...] = ()
     rate: str | None = None
@@ -49,6 +52,7 @@ class Term:
     masks_numbers: bool = False
     starts_negated: bool = False  # 不逾期 carries its own negation
     guarded_mask: bool = False  # do not mask when glued to a numeral (一万一)
+    weighty: bool = False  # says something about a slot or an intent (not a bare hedge)
 
 
 @dataclass
@@ -65,12 +69,22 @@ class _Draft:
     product: str | None = None
     period: str | None = None
     days_ago: int | None = None
+    just: bool = False
+    denies_number: bool = False
     hypothetical: bool = False
     scams: list[str] = field(default_factory=list)
     rate: str | None = None
     blocks: list[str] = field(default_factory=list)
     not_number: bool = False
     in_number: bool = False
+
+
+def _inner_words(word: str, shortest: int = 2) -> set[str]:
+    """Every substring of ``word`` shorter than it, of ``shortest`` characters or more."""
+    n = len(word)
+    return {
+        word[i:j] for i in range(n) for j in range(i + shortest, n + 1) if j - i < n
+    }
 
 
 def _add(items: list[str], item: str) -> None:
@@ -137,12 +151,42 @@ class Vocabulary:
                 drafts[w].period = period
         for w, days in lex.days_ago_words.items():
             drafts[w].days_ago = days
+        for w in lex.days_ago_just:
+            drafts[w].just = True
+        for w in lex.denies_number:
+            drafts[w].denies_number = True
         for kind, words in lex.rate_anchors.items():
             for w in words:
                 drafts[w].rate = kind
         for scam in lex.scams:
             for w in scam.terms:
                 _add(drafts[w].scams, scam.id)
+
+        # A word that contains a blocker of two or more characters blocks too:
+        # 交了保证金 and 被骗了 (scam words) hide 保证金 and 被骗 from the scan.
+        # Likewise a word that contains rate words of one kind only is that rate's anchor
+        # (年化是15%: 年化是 is an intent's word, and it hides 年化).
+        blockers = {w: tuple(d.blocks) for w, d in drafts.items() if d.blocks and len(w) >= 2}
+        rates = {w: d.rate for w, d in drafts.items() if d.rate is not None and len(w) >= 2}
+        for w, d in drafts.items():
+            inner = _inner_words(w)
+            for b in inner & blockers.keys():
+                for blocked in blockers[b]:
+                    _add(d.blocks, blocked)
+            if d.rate is None:
+                kinds = {rates[r] for r in inner & rates.keys()}
+                if len(kinds) == 1:
+                    d.rate = kinds.pop()
+
+        # A frequency phrase (每天用 = 7) keeps its period word's period, so a count
+        # beside it is converted too (每天用三次 = 21 a week).
+        periods = {w: d.period for w, d in drafts.items() if d.period is not None}
+        frequency_slots = {n for n, k in SLOT_KINDS.items() if k == "frequency"}
+        for w, d in drafts.items():
+            if d.period is None and any(slot in frequency_slots for slot, _ in d.phrases):
+                found = {periods[pw] for pw in _inner_words(w, 1) & periods.keys()}
+                if len(found) == 1:
+                    d.period = found.pop()
 
         spread = tuple(lex.negation_spread)
         negators = tuple(lex.negation_before)
@@ -188,6 +232,8 @@ class Vocabulary:
             product=d.product,
             period=d.period,
             days_ago=d.days_ago,
+            just=d.just,
+            denies_number=d.denies_number,
             hypothetical=d.hypothetical,
             scams=tuple(d.scams),
             rate=d.rate,
@@ -197,4 +243,8 @@ class Vocabulary:
             masks_numbers=((numeric and d.period is None) or d.not_number) and not d.in_number,
             starts_negated=word.startswith(negators) and not d.negates_next,
             guarded_mask=word[0] in magnitudes,
+            weighty=bool(
+                d.intents or d.values or d.negatable or d.anchors or d.phrases
+                or d.period or d.rate
+            ),
         )

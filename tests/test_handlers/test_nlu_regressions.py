@@ -107,6 +107,39 @@ SLOT_ROWS = [
     row("知付分七百", {"pay_score": 700}),
     row("我的score 650", {"pay_score": 650}),
     row("apr 24%", {"apr": Decimal("0.24")}),
+    # 刚 only says "just": a day named beside it wins
+    row("前天刚被拒了", {"rejected_days_ago": 2}),
+    row("上个月刚被拒", {"rejected_days_ago": 30}),
+    row("刚被拒", {"rejected_days_ago": 0}),
+    # 没交 / 没缴 deny what follows them too
+    row("我没交社保", absent=("materials",), negated_values={"materials": {"social_security"}}),
+    row("没缴公积金，有房", {"materials": ["property"]}),
+    # a failed check is no rejection
+    row("人脸没通过", {"face_verified": False}, absent=("rejected_before",)),
+    row("实名认证没通过", {"real_name_verified": False}, absent=("rejected_before",)),
+    # money paid, lost or offered is no loan amount; a bare 8000 is
+    row("被人骗走了两万", absent=("amount",)),
+    row("他让我先交3000保证金", absent=("amount",)),
+    row("学生限额三千吗", absent=("amount",)),
+    row("8000", {"amount": 8000}),
+    row("对方让我转600手续费", absent=("pay_score", "amount")),
+    row("零钱通刚转了三千进去", {"lingqiantong_balance": 3000}, absent=("amount",)),
+    # rates: a change is no rate; 一天 / 按日 name a daily rate; 个点 are percentage points
+    row("首借利率下浮20%", absent=("apr",)),
+    row("一天万分之四", {"daily_rate": Decimal("0.0004")}),
+    row("按日算0.05%", {"daily_rate": Decimal("0.0005")}),
+    row("年化5个点", {"apr": Decimal("0.05")}),
+    row("日利率换算年化为什么有两个数", absent=("apr", "daily_rate")),
+    # counts: 个 counts, a far anchor after a count is not its own, 不是N denies N
+    row("申请了3个平台", {"inquiries_3m": 3}),
+    row("一个号码打过来说征信有问题", absent=("inquiries_3m",)),
+    row("查询是四次不是三次", {"inquiries_3m": 4}),
+    # payments: every day with no number is 7 a week; 一周 before a count is no duration
+    row("每天吃饭都用微信付", {"payments_per_week": 7}),
+    row("一个礼拜五次", {"payments_per_week": 5}),
+    row("每天用两次微信支付", {"payments_per_week": 14}),
+    row("没有逾期 一周付款四次", {"payments_per_week": 4}, absent=("ontime_periods",)),
+    row("都按时还了五期", {"ontime_periods": 5}, absent=("months",)),
 ]
 
 
