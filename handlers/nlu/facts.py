@@ -32,7 +32,10 @@ def read_facts(mentions: Iterable[Mention], specs: Mapping[str, SlotSpec]) -> Fa
     """Collect slot values from mentions, honouring negation and hypotheticals."""
     result = FactResult()
     candidates: defaultdict[str, list[AnswerValue]] = defaultdict(list)
-    denied_members: defaultdict[str, set[str]] = defaultdict(set)
+    # set slots: the words that denied / stated each member (有社保 没公积金 keeps
+    # social_security: another of its words is stated)
+    denied_members: defaultdict[tuple[str, str], set[str]] = defaultdict(set)
+    stated_members: defaultdict[tuple[str, str], set[str]] = defaultdict(set)
     for m in mentions:
         t = m.term
         if m.hypothetical or not (t.values or t.negatable or t.phrases):
@@ -47,10 +50,12 @@ def read_facts(mentions: Iterable[Mention], specs: Mapping[str, SlotSpec]) -> Fa
                 if SLOT_KINDS[slot] in ("category", "set"):
                     result.negated_values[slot].add(value)
                 if SLOT_KINDS[slot] == "set":
-                    denied_members[slot].add(value)
+                    denied_members[slot, value].add(t.text)
             continue
         for slot, value in t.values:
             candidates[slot].append(value)
+            if SLOT_KINDS[slot] == "set":
+                stated_members[slot, value].add(t.text)
             spec = specs.get(slot)
             if spec is not None and _same(value, spec.negated_value):
                 result.negated.add(slot)  # 没有逾期, 没实名: a denial spelled as one word
@@ -61,9 +66,14 @@ def read_facts(mentions: Iterable[Mention], specs: Mapping[str, SlotSpec]) -> Fa
         spec = specs[slot]
         kind = SLOT_KINDS[slot]
         if kind == "set":
-            members = [
-                v for v in dict.fromkeys(str(v) for v in values) if v not in denied_members[slot]
-            ]
+            members = []
+            for v in dict.fromkeys(str(v) for v in values):
+                denied = denied_members.get((slot, v))
+                if denied is None:
+                    members.append(v)
+                elif stated_members[slot, v] - denied:
+                    members.append(v)  # stated in other words than the denial
+                    result.negated_values[slot].discard(v)
             if members:
                 result.slots[slot] = members
             continue

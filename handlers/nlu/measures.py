@@ -268,9 +268,17 @@ class MeasureReader:
         return True
 
     def _beyond(self, slot: str, q: Quantity) -> bool:
-        """Whether ``q`` is too big for ``slot`` (分650 is no loan term)."""
+        """Whether ``q`` is too big for ``slot``, or a score-size term (分650, 分才580)."""
         spec = self._specs.get(slot)
-        return spec is not None and spec.maximum is not None and q.value > spec.maximum
+        if spec is not None and spec.maximum is not None and q.value > spec.maximum:
+            return True
+        lone = self._specs.get(self._lone_score) if self._lone_score else None
+        return (
+            SLOT_KINDS.get(slot) == "term"
+            and lone is not None
+            and lone.minimum is not None
+            and q.value >= lone.minimum
+        )
 
     def _lone_number(self, q: Quantity, ci: int, clues: _Clues) -> str | None:
         """The unanchored slot a bare number fits, if nothing was asked and it fits."""

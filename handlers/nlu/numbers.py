@@ -161,7 +161,7 @@ class QuantityScanner:
 
     def _split_term(self, m: re.Match[str], q: Quantity, text: str) -> Quantity | None:
         """两万六 before 个月 / 期 is 两万 and 六: the amount without its last digit, or None."""
-        if q.low is not None or q.scale < 1000 or not self._term_follows(text, m.end()):
+        if q.low is not None or q.value < 1000 or not self._term_follows(text, m.end()):
             return None
         last = text[m.end() - 1]
         if m.group("an") is not None:
@@ -256,8 +256,10 @@ class QuantityScanner:
                 return Decimal(run), None, None, 1
             except InvalidOperation:
                 return None
-        # the largest magnitude written: 一万五 is ten-thousands, like 1.5万
-        scale = max((self._magnitudes.get(ch, 1) for ch in run), default=1)
+        # the unit of the last digit: 六百四十 -> 10, and 一万五 -> 1000 (1.5万), 六百八 -> 10
+        scale = self._magnitudes.get(run[-1], 1)
+        if scale == 1 and len(run) > 1 and self._magnitudes.get(run[-2], 1) >= 10:
+            scale = self._magnitudes[run[-2]] // 10
         if self._some in run:
             if run == self._some:
                 lo, hi = Decimal(self._bare_ji[0]), Decimal(self._bare_ji[1])

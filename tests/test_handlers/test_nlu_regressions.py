@@ -140,6 +140,14 @@ SLOT_ROWS = [
     row("每天用两次微信支付", {"payments_per_week": 14}),
     row("没有逾期 一周付款四次", {"payments_per_week": 4}, absent=("ontime_periods",)),
     row("都按时还了五期", {"ontime_periods": 5}, absent=("months",)),
+    # the step of 多 is the last digit's unit; a score-size number is no loan term
+    row("我分数六百四十多", {"pay_score": 645}, ranges={"pay_score": (640, 650)}),
+    row("分才580 有戏吗", {"pay_score": 580}, absent=("months",)),
+    row("老板您好 想问下额度", absent=("identity",)),
+    row("自己开了家服装店", {"identity": "business_owner"}),
+    row("一次都没有", {"inquiries_3m": 0}, expecting="inquiries_3m"),
+    # a member stated in one word and denied in another stays (社保 vs 公积金)
+    row("有社保 没公积金", {"materials": ["social_security"]}),
 ]
 
 
