@@ -31,6 +31,7 @@ _MONTHS: Final = {
 }
 _PER_WEEK: Final = {"day": Decimal(7), "week": Decimal(1), "month": Decimal(7) / 30}
 _AFTER_PENALTY: Final = 3  # an anchor after the number is a weaker cue than one before
+_DATE_LEFTOVER: Final = 3  # 半个月前申请的: a date may come with this much else to be an answer
 _UNITLESS_GAP: Final = 4  # 支付分是700 / 零钱通里存了5000: a bare number must follow its anchor
 _NUMERIC_SLOTS: Final = tuple(
     s for s, k in SLOT_KINDS.items() if k not in ("category", "set", "bool", "rate")
@@ -66,6 +67,7 @@ class _Clues:
     days_words: list[tuple[int, bool]] = field(default_factory=list)  # (days, only "just")
     busy: set[int] = field(default_factory=set)  # clauses with a word that means something
     counted: int = 0  # quantities in the message
+    bare_date: bool = False  # the message is one date and nothing else
 
     def add(self, m: Mention) -> None:
         t = m.term
@@ -146,7 +148,8 @@ class MeasureReader:
         if periods and len(quantities) > 1:
             quantities = _without_frequencies(quantities, periods, clauses)
         clues.counted = len(quantities)
-        if clues.wants_days and clues.days_words:
+        clues.bare_date = expecting is None and _bare_date(clauses, mentions, quantities)
+        if (clues.wants_days or clues.bare_date) and clues.days_words:
             named = [days for days, just in clues.days_words if not just]
             days = named[-1] if named else clues.days_words[-1][0]  # 昨天刚被拒: yesterday
             self._put(out, "rejected_days_ago", Decimal(days))
@@ -194,7 +197,7 @@ class MeasureReader:
         if q.unit == "duration" and (
             q.ago or (q.time_unit in ("day", "week") and clues.wants_days)
         ):
-            if not clues.wants_days:
+            if not (clues.wants_days or (q.ago and clues.bare_date)):
                 return False
             assert q.time_unit is not None
             self._put_q(out, "rejected_days_ago", q, _DAYS[q.time_unit])
@@ -388,6 +391,27 @@ def put_number(
 def to_slot_value(value: Decimal) -> int:
     """Integer slots round half up: 6.5 periods -> 7, 1.5 weeks of days -> 11."""
     return int(value.to_integral_value(rounding=ROUND_HALF_UP))
+
+
+def _bare_date(
+    clauses: Clauses, mentions: Sequence[Mention], quantities: Sequence[Quantity]
+) -> bool:
+    """两周前 / 上上周吧 / 半个月前申请的: one date said almost alone (the date the bot asks)."""
+    dates = [
+        (m.start, m.end)
+        for m in mentions
+        if m.term.days_ago is not None and not m.term.just and not m.negated
+        and not m.hypothetical
+    ]
+    agos = [(q.start, q.unit_end + 1) for q in quantities if q.unit == "duration" and q.ago]
+    if len(dates) + len(agos) != 1 or len(quantities) != len(agos):
+        return False
+    start, end = (dates or agos)[0]
+    for m in mentions:  # 三年前逾期过 dates a fact, it answers nothing
+        t = m.term
+        if (m.end <= start or m.start >= end) and (t.values or t.negatable or t.phrases):
+            return False
+    return clauses.spans[-1][1] - clauses.spans[0][0] - (end - start) <= _DATE_LEFTOVER
 
 
 def _without_frequencies(

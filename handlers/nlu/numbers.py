@@ -147,6 +147,8 @@ class QuantityScanner:
         """Quantities in ``text``; ``masked`` is ``text`` with non-numbers blanked."""
         found: list[Quantity] = []
         for m in self._token.finditer(masked):
+            if found and m.start() < found[-1].unit_end:
+                continue  # inside the last one's unit (一个半月: 半 is no number of its own)
             q = self._token_value(m, text)
             if q is None:
                 continue
@@ -326,6 +328,8 @@ class QuantityScanner:
         if unit == "duration" and time_unit in ("year", "month") and text.startswith(self._half, p):
             value += Decimal("0.5")
             p += 1
+        elif unit == "duration" and self._half in text[q.end : p]:
+            value += Decimal("0.5")  # 一个半月
         ago = window = False
         if unit == "duration":
             ago = text.startswith(self._ago, p)

@@ -148,6 +148,16 @@ SLOT_ROWS = [
     row("一次都没有", {"inquiries_3m": 0}, expecting="inquiries_3m"),
     # a member stated in one word and denied in another stays (社保 vs 公积金)
     row("有社保 没公积金", {"materials": ["social_security"]}),
+    # a date said alone answers "when"; with a fact it dates the fact; 刚才 alone is no date
+    row("三周前", {"rejected_days_ago": 21}),
+    row("上上个月吧", {"rejected_days_ago": 60}),
+    row("大概一个半月前", {"rejected_days_ago": 45}),
+    row("前两天被拒了", {"rejected_days_ago": 2}),
+    row("两年前逾期过", {"overdue": "past"}, absent=("rejected_days_ago",)),
+    row("刚才打错了", absent=("rejected_days_ago",)),
+    row("上周问过 结果是什么", absent=("rejected_days_ago",)),
+    row("微信玩了五年", {"pay_history_months": 60}, absent=("months",)),
+    row("年化除以365是多少", absent=("pay_score", "daily_rate")),
 ]
 
 
