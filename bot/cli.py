@@ -120,6 +120,21 @@ def _parser() -> argparse.ArgumentParser:
                             help="write the groups in the example-set format (*.yml)")
     nlu_review.add_argument("--thresholds", type=Path, metavar="FILE",
                             help="thresholds (default knowledge/data/nlu/thresholds.toml)")
+    # -- nlu train: refit the intent model (handlers/nlu/training.py)
+    nlu_train = nlu_commands.add_parser(
+        "train", help="refit the intent model on the training split and write its artifact",
+        description="Fits the intent model on the training side of the example set (never "
+        "the held-out side), chooses the confidence threshold by cross-validation, and "
+        "writes knowledge/data/nlu/model.json; the same examples give the same file.",
+    )
+    nlu_train.add_argument("--examples", type=Path, metavar="DIR",
+                           help="example set (default knowledge/data/nlu/examples)")
+    nlu_train.add_argument("--out", type=Path, metavar="FILE",
+                           help="artifact (default knowledge/data/nlu/model.json)")
+    nlu_train.add_argument("--compare", action="store_true",
+                           help="first cross-validate every candidate model and print the table")
+    nlu_train.add_argument("--check", action="store_true",
+                           help="only check the artifact was fit on these examples (exit 1 if not)")
 
     purge = commands.add_parser(
         "purge", help="delete data older than N days (retention); safe while serve runs",
@@ -170,6 +185,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return asyncio.run(_menu_push(settings))
         if args.command == "nlu" and args.nlu_command in ("test", "review"):
             return _nlu(settings, args)
+        if args.command == "nlu" and args.nlu_command == "train":
+            return _nlu_train(args)
     except StartupError as exc:
         print(f"wxloan: {exc}", file=sys.stderr)
         return 2
@@ -361,6 +378,22 @@ def _nlu(settings: Settings, args: argparse.Namespace) -> int:
     if args.nlu_command == "test":
         return nlu_tools.run_test(args)
     return nlu_tools.run_review(args, settings.db_path)
+
+
+def _nlu_train(args: argparse.Namespace) -> int:
+    """``nlu train``: :func:`wxloan.handlers.nlu.training.main` (scikit-learn loads only here)."""
+    from wxloan.handlers.nlu import training
+    from wxloan.handlers.nlu.classifier import ModelError
+    from wxloan.handlers.nlu.examples import ExamplesError
+
+    argv = [*(["--examples", str(args.examples)] if args.examples else []),
+            *(["--out", str(args.out)] if args.out else []),
+            *(["--compare"] if args.compare else []), *(["--check"] if args.check else [])]
+    try:
+        return training.main(argv)
+    except (ExamplesError, ModelError) as exc:
+        print(f"wxloan nlu train: {exc}", file=sys.stderr)
+        return 2
 
 
 async def _menu_push(settings: Settings) -> int:

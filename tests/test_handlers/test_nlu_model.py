@@ -15,6 +15,7 @@ from wxloan.handlers.nlu import Understander
 from wxloan.handlers.nlu.classifier import (
     Classifier,
     ModelError,
+    default_model_path,
     features,
     rule_tags,
 )
@@ -232,3 +233,19 @@ def test_the_model_never_reads_a_scam() -> None:
 def test_rules_alone_never_consult_a_model() -> None:
     u = Understander(model=False).understand("怎样才能多借点")
     assert (u.source, u.confidence, u.alternatives) == ("rules", 1.0, ())
+
+
+def test_wxloan_nlu_train_check(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from wxloan.bot.cli import main
+
+    assert main(["nlu", "train", "--check"]) == 0
+    stale = tmp_path / "model.json"
+    stale.write_text(
+        default_model_path().read_text(encoding="utf-8").replace(
+            Classifier.load().examples_sha256, "0" * 64
+        ),
+        encoding="utf-8",
+    )
+    assert main(["nlu", "train", "--check", "--out", str(stale)]) == 1
+    assert "is stale" in capsys.readouterr().err
+    assert main(["nlu", "train", "--examples", str(tmp_path / "none")]) == 2
