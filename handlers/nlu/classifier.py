@@ -129,13 +129,12 @@ def features(
     messages are mostly commands and small talk.
     """
     s = _PAD + text + _PAD
-    n = len(s)
     out: list[str] = []
     for k in range(low, high + 1):
-        for i in range(n - k + 1):
-            g = s[i : i + k]
-            if g != _PAD:
-                out.append(g)
+        if k == 1:
+            out.extend(text.replace(_PAD, ""))  # the unigrams, never a bare pad
+        else:
+            out.extend([s[i : i + k] for i in range(len(s) - k + 1)])
     out.extend(tags)
     if length:
         out.append(_length_tag(len(text)))
