@@ -174,6 +174,7 @@ def test_digest_depends_on_labels_and_texts_only() -> None:
     assert examples_digest([a, b]) != examples_digest([relabelled, b])
 
 
-@pytest.mark.skipif(not SHIPPED.is_dir(), reason="the example set is not written yet")
 def test_shipped_examples_load() -> None:
-    assert load_examples()
+    examples = load_examples()
+    assert {e.file for e in examples} == {p.name for p in SHIPPED.glob("*.yml")}
+    assert len(examples) >= 1500
