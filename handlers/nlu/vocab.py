@@ -108,6 +108,7 @@ class Vocabulary:
                     d = drafts[w]
                     d.intents[spec.id] = max(d.intents.get(spec.id, 0.0), strength * spec.weight)
 
+        shadows: list[str] = []
         for slot in lex.slots.values():
             for value, words in slot.values.items():
                 for w in words:
@@ -124,8 +125,17 @@ class Vocabulary:
             for w in slot.blockers:
                 _add(drafts[w].blocks, slot.name)
             for w in slot.not_values:
-                drafts[w]  # a word of its own: the value word inside it is not stated
+                shadows.append(w)  # a word of its own: the value word inside it is not stated
 
+        for w in shadows:
+            # 一般被拒 states no rejection but still asks about one: it keeps the intents
+            # of the longest word inside it
+            asked = sorted(
+                (x for x in _inner_words(w) if x in drafts and drafts[x].intents), key=len
+            )
+            d = drafts[w]
+            if asked and not d.intents:
+                d.intents = dict(drafts[asked[-1]].intents)
         for w in lex.negation_questions:
             drafts[w].asks = True  # 有没有社保 neither asserts nor denies 社保
         for w in lex.negation_exempt:

@@ -158,6 +158,12 @@ SLOT_ROWS = [
     row("上周问过 结果是什么", absent=("rejected_days_ago",)),
     row("微信玩了五年", {"pay_history_months": 60}, absent=("months",)),
     row("年化除以365是多少", absent=("pay_score", "daily_rate")),
+    # a failed review in other words states a rejection; one asked in general does not
+    row("审核没过是什么原因", {"rejected_before": True}),
+    row("微粒贷一直不给我额度", {"rejected_before": True}),
+    row("什么样的用户容易被拒", absent=("rejected_before",)),
+    row("一般为什么被拒", absent=("rejected_before",)),
+    row("开通完了要注意啥", absent=("rejected_before",)),  # not 开通不了
 ]
 
 
