@@ -264,12 +264,21 @@ def traffic(db_path, monkeypatch) -> Path:
     return db_path
 
 
+def _review(capsys, tmp_path: Path, *argv: str) -> tuple[int, str, str]:
+    """``nlu review`` with a confidence threshold of 0.5 (not the model's, which moves)."""
+    thresholds = _thresholds(tmp_path)
+    assert "confidence = 0.5" in thresholds.read_text(encoding="utf-8")
+    return _run(capsys, "nlu", "review", "--thresholds", str(thresholds), *argv)
+
+
 def _groups(out: str) -> list[str]:
     return [line for line in out.splitlines() if line[:4].strip().rstrip(".").isdigit()]
 
 
-def test_review_groups_near_duplicates_by_count_with_the_best_guesses(traffic, capsys):
-    code, out, err = _run(capsys, "nlu", "review")
+def test_review_groups_near_duplicates_by_count_with_the_best_guesses(
+    traffic, capsys, tmp_path
+):
+    code, out, err = _review(capsys, tmp_path)
     assert code == 0, err
     first = out.splitlines()[0]
     assert first.startswith("8 messages in the last 7 days") and "4 groups" in first
@@ -287,10 +296,10 @@ def test_review_groups_near_duplicates_by_count_with_the_best_guesses(traffic, c
     assert f"     best guesses: {shown}" in block
 
 
-def test_review_days_filters_by_when_the_message_came(traffic, capsys):
-    _, week, _ = _run(capsys, "nlu", "review", "--days", "7")
-    _, month, _ = _run(capsys, "nlu", "review", "--days", "30")
-    _, day, _ = _run(capsys, "nlu", "review", "--days", "1.5")
+def test_review_days_filters_by_when_the_message_came(traffic, capsys, tmp_path):
+    _, week, _ = _review(capsys, tmp_path, "--days", "7")
+    _, month, _ = _review(capsys, tmp_path, "--days", "30")
+    _, day, _ = _review(capsys, tmp_path, "--days", "1.5")
     assert "上个月的老问题" not in week and "上个月的老问题" in month
     assert month.startswith("9 messages in the last 30 days")
     assert day.startswith("5 messages in the last 1.5 days")
@@ -298,7 +307,7 @@ def test_review_days_filters_by_when_the_message_came(traffic, capsys):
 
 def test_review_never_shows_a_raw_personal_number(traffic, capsys, tmp_path):
     export = tmp_path / "review.yml"
-    code, out, _ = _run(capsys, "nlu", "review", "--export", str(export))
+    code, out, _ = _review(capsys, tmp_path, "--export", str(export))
     assert code == 0
     written = export.read_text(encoding="utf-8")
     for shown in (out, written):
@@ -309,7 +318,7 @@ def test_review_never_shows_a_raw_personal_number(traffic, capsys, tmp_path):
 def test_review_export_round_trips_through_the_example_loader(traffic, capsys, tmp_path):
     folder = tmp_path / "labelled"
     export = folder / "review.yml"
-    code, out, _ = _run(capsys, "nlu", "review", "--export", str(export))
+    code, out, _ = _review(capsys, tmp_path, "--export", str(export))
     assert code == 0
     assert f"exported 7 texts in 4 groups to {export}" in out
     text = export.read_text(encoding="utf-8")
@@ -337,7 +346,7 @@ def test_review_export_leaves_out_texts_already_in_the_example_set(traffic, caps
     assert "需要刷脸吗" not in known  # else this test proves nothing; pick another text
     asyncio.run(_log(traffic, [("u10", sorted(known)[0], FELL, 1)]))
     export = tmp_path / "review.yml"
-    code, out, _ = _run(capsys, "nlu", "review", "--export", str(export))
+    code, out, _ = _review(capsys, tmp_path, "--export", str(export))
     assert code == 0 and "(1 already in the example set left out)" in out
     assert sorted(known)[0] not in {e.text for e in load_examples(tmp_path)}
 
@@ -347,13 +356,13 @@ def test_review_with_nothing_to_review_exports_an_empty_example_file(
 ):
     asyncio.run(_log(db_path, [("u1", "微粒贷利率多少", SURE, 1)]))
     export = tmp_path / "empty.yml"
-    code, out, _ = _run(capsys, "nlu", "review", "--db", str(db_path), "--export", str(export))
+    code, out, _ = _review(capsys, tmp_path, "--db", str(db_path), "--export", str(export))
     assert code == 0 and out.startswith("0 messages in the last 7 days")
     assert load_examples(tmp_path) == []
 
 
 def test_review_without_a_database_or_before_migration_5_exits_2(tmp_path, capsys):
-    code, out, err = _run(capsys, "nlu", "review", "--db", str(tmp_path / "typo.db"))
+    code, out, err = _review(capsys, tmp_path, "--db", str(tmp_path / "typo.db"))
     assert (code, out) == (2, "")
     assert err == f"wxloan: configuration error: WXLOAN_DB / --db: no database at {tmp_path / 'typo.db'}\n"
     assert not (tmp_path / "typo.db").exists()
@@ -366,9 +375,9 @@ def test_review_without_a_database_or_before_migration_5_exits_2(tmp_path, capsy
     database = Database(old)
     migrations.apply(database, stop_before="0005_message_meta")
     database.close()
-    code, out, err = _run(capsys, "nlu", "review", "--db", str(old))
+    code, out, err = _review(capsys, tmp_path, "--db", str(old))
     assert code == 2 and len(err.strip().splitlines()) == 1 and "0005_message_meta" in err
-    code, _, err = _run(capsys, "nlu", "review", "--db", str(old), "--days", "0")
+    code, _, err = _review(capsys, tmp_path, "--db", str(old), "--days", "0")
     assert code == 2 and "--days must be more than 0" in err
 
 
