@@ -184,7 +184,7 @@ def evaluate(examples: Sequence[Example], reader: Reader, *, threshold: float) -
     :param threshold: the clarifying-question confidence threshold.
     :raises ValueError: ``examples`` is empty (there is nothing to score).
     """
-    from sklearn.metrics import (  # type: ignore[import-untyped, unused-ignore]
+    from sklearn.metrics import (
         accuracy_score,
         confusion_matrix,
         f1_score,
@@ -284,7 +284,7 @@ def _score_slots(
     examples: Sequence[Example], readings: Sequence[Understanding], reader: Reader
 ) -> tuple[tuple[SlotScore, ...], float, tuple[SlotMiss, ...]]:
     """Per-slot precision / recall / F1 over slot items (see the module doc)."""
-    from sklearn.metrics import (  # type: ignore[import-untyped, unused-ignore]
+    from sklearn.metrics import (
         precision_recall_fscore_support,
     )
 
