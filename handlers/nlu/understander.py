@@ -14,15 +14,16 @@ the README's understanding section):
 * The rules' reading *stands* (``source="rules"``, confidence 1.0, the model
   not consulted) when the rules are known to be right about it: a scam
   pattern or scam word (scam readings are rule-only, see :data:`RULES_ONLY`),
-  a menu number, a bare answer to the question just asked, a whole-message
-  exact phrase (你好, 人工, 菜单).
+  a menu number, a bare answer to the question just asked (or a bare 是的 /
+  不是 with nothing else read), a whole-message exact phrase (你好, 人工, 菜单).
 * Otherwise the intent model reads the message (``source="model"``, confidence = its probability, ``alternatives``
   = its top three): it reads the character n-grams of the normalised text
   *and* what the rules found (:func:`.classifier.rule_tags`), so it learns
   when a weak hint is right.  The rules' other intents follow its choice in
   ``intents``, deduplicated, so secondary checks such as ``"calculator" in
   u.intents`` keep working.  Its ``none`` class means the message only states
-  facts: ``intents`` is then empty.
+  facts: ``intents`` is then empty -- unless the model is unsure of that
+  (below its threshold) and the rules read an intent, which then stands.
 * One exception keeps the lexicon's sure phrasings: a first rule intent backed
   by one of its *strong* words (综合评分不足, 提额, 开始评估 ...) stands
   (``source="rules"``) unless the model gives it less than :data:`VETO`
@@ -222,12 +223,14 @@ class Understander:
 
         confidence, source = 1.0, "rules"
         alternatives: tuple[tuple[str, float], ...] = ()
-        bare_answer = expecting is not None and (
+        answered = expecting is not None and (
             expecting in slots
             or expecting in negated
             or answer.yes_no is not None
             or any(m.term.skip for m in mentions)
         )
+        bare_yes_no = answer.yes_no is not None and not intents and not slots  # 是的 alone
+        bare_answer = answered or bare_yes_no
         if self.model is not None and not bare_answer and not self._rules_decide(
             intents, answer.core, s, mentions, bool(scams)
         ):
@@ -253,6 +256,9 @@ class Understander:
                 and self._strong(intents[0], mentions)
             ):
                 # a strong lexicon word stands unless the model all but rules it out
+                top, confidence, source = intents[0], 1.0, "rules"
+            if top == "none" and intents and confidence < self.model.threshold:
+                # an unsure "only facts" does not erase what the rules read
                 top, confidence, source = intents[0], 1.0, "rules"
             if top == "none":  # only facts: no intent, whatever the rules' weak hints
                 intents = ()

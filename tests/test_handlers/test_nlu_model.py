@@ -249,3 +249,22 @@ def test_wxloan_nlu_train_check(tmp_path: Path, capsys: pytest.CaptureFixture[st
     assert main(["nlu", "train", "--check", "--out", str(stale)]) == 1
     assert "is stale" in capsys.readouterr().err
     assert main(["nlu", "train", "--examples", str(tmp_path / "none")]) == 2
+
+
+def test_a_bare_yes_is_the_rules_reading() -> None:
+    u = NLU.understand("是的")
+    assert (u.intents, u.yes_no, u.source, u.alternatives) == ((), True, "rules", ())
+
+
+def test_an_unsure_none_does_not_erase_the_rules_intent() -> None:
+    leaning_none = Classifier(
+        _artifact([["钱", 1.0, [0.5, 0.0, 0.0, 0.0]]], ["none", "rates", "limit_raise", "other"])
+    )
+    reader = Understander(model=leaning_none)
+    rules = Understander(model=False).understand("能借钱吗")
+    u = reader.understand("能借钱吗")
+    assert rules.intent and (u.intent, u.source) == (rules.intent, "rules")
+    sure_none = Classifier(
+        _artifact([["钱", 1.0, [9.0, 0.0, 0.0, 0.0]]], ["none", "rates", "limit_raise", "other"])
+    )
+    assert Understander(model=sure_none).understand("能借钱吗").intents == ()
