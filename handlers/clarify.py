@@ -1,7 +1,9 @@
 """Confidence, not guessing: an unsure reading gets a short question, not "没看懂".
 
 When the intent model chose the reading (``Understanding.source == "model"``) with less
-confidence than :data:`CONFIDENCE_THRESHOLD` and the message states no fact, the bot asks
+confidence than the model's threshold (``Understander.threshold``: chosen by
+cross-validation on the training split and stored in the model artifact, the one number
+``wxloan nlu test`` uses too) and the message states no fact, the bot asks
 which of the two likeliest readings was meant ("你是想问：1 怎么提额 2 利率是多少？").
 The options and the message are kept in the session (``_clarify``); the next message
 "1"/"2" is then read as that message with that intent (:func:`resolve`, called by the
@@ -19,11 +21,8 @@ from .flows import has_answer, resume_says
 from .nlu import Understanding
 from .routing import Router
 
-__all__ = ["CONFIDENCE_THRESHOLD", "PENDING", "resolve", "router"]
+__all__ = ["PENDING", "resolve", "router"]
 
-#: Below this probability of its top reading, the model's choice is asked about.
-#: Chosen by cross-validation on the training split (see the README's understanding part).
-CONFIDENCE_THRESHOLD = 0.5
 #: The session key holding ``{"text": …, "options": [intent, intent]}``.
 PENDING = "_clarify"
 #: Readings never offered as an option: they are no topic a user could pick.
@@ -40,7 +39,7 @@ def _unsure(turn: Turn) -> bool:
     u = turn.understanding
     return (
         u.source == "model"
-        and u.confidence < CONFIDENCE_THRESHOLD
+        and u.confidence < turn.services.understander.threshold
         and not u.scam_patterns
         and not has_answer(turn)
         and len(_options(u)) == 2
