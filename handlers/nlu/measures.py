@@ -65,15 +65,20 @@ class _Clues:
     rates: dict[int, list[_Anchor]] = field(default_factory=dict)
     blockers: dict[int, list[_Anchor]] = field(default_factory=dict)
     days_words: list[tuple[int, bool]] = field(default_factory=list)  # (days, only "just")
-    busy: set[int] = field(default_factory=set)  # clauses with a word that means something
+    mentions: Sequence[Mention] = ()
+    _busy: set[int] | None = None
     counted: int = 0  # quantities in the message
     bare_date: bool = False  # the message is one date and nothing else
+
+    def busy(self, ci: int) -> bool:
+        """Whether clause ``ci`` has a word that means something (两年吧 has none)."""
+        if self._busy is None:
+            self._busy = {m.clause for m in self.mentions if m.negated or m.term.weighty}
+        return ci in self._busy
 
     def add(self, m: Mention) -> None:
         t = m.term
         where = (m.start, m.end)
-        if t.weighty:
-            self.busy.add(m.clause)
         for slot in t.anchors:
             self.anchors.setdefault(m.clause, []).append((*where, slot))
         if t.period is not None:
@@ -127,13 +132,13 @@ class MeasureReader:
         clues = _Clues(
             rejection_context or expecting == "rejected_days_ago", calc_context, expecting
         )
+        clues.mentions = mentions
         denied: set[int] = set()
         periods: set[tuple[int, int]] = set()
         habits: list[Mention] = []
         for m in mentions:
             t = m.term
-            if m.negated:
-                clues.busy.add(m.clause)
+            if m.negated or not t.measured:
                 continue
             clues.add(m)
             if t.denies_number:
@@ -143,12 +148,15 @@ class MeasureReader:
                 if t.text in self._habit_words and not m.hypothetical:
                     habits.append(m)
         quantities = list(quantities)
+        if not quantities and not clues.days_words and not habits:
+            return out
         if denied:
             quantities = [q for q in quantities if q.start not in denied]  # 不是两次
         if periods and len(quantities) > 1:
             quantities = _without_frequencies(quantities, periods, clauses)
         clues.counted = len(quantities)
-        clues.bare_date = expecting is None and _bare_date(clauses, mentions, quantities)
+        dated = bool(clues.days_words) or any(q.ago for q in quantities)
+        clues.bare_date = expecting is None and dated and _bare_date(clauses, mentions, quantities)
         if (clues.wants_days or clues.bare_date) and clues.days_words:
             named = [days for days, just in clues.days_words if not just]
             days = named[-1] if named else clues.days_words[-1][0]  # 昨天刚被拒: yesterday
@@ -207,7 +215,9 @@ class MeasureReader:
             return True
         if q.unit == "count":
             slot = _nearest(  # 一个号码…征信: an anchor far after a count is not its own
-                q, here, ("inquiries_3m", "payments_per_week", "ontime_periods"),
+                q,
+                here,
+                ("inquiries_3m", "payments_per_week", "ontime_periods"),
                 after_gap=_UNITLESS_GAP,
             )
             if slot is None:
@@ -226,7 +236,7 @@ class MeasureReader:
             if slot is None and q.time_unit in ("month", "year"):
                 if clues.calc_context:
                     slot = "months"
-                elif clues.expecting is None and clues.counted == 1 and ci not in clues.busy:
+                elif clues.expecting is None and clues.counted == 1 and not clues.busy(ci):
                     slot = self._lone_term  # 两年吧: the loan term, said alone
             if slot is None:
                 return False
@@ -400,8 +410,7 @@ def _bare_date(
     dates = [
         (m.start, m.end)
         for m in mentions
-        if m.term.days_ago is not None and not m.term.just and not m.negated
-        and not m.hypothetical
+        if m.term.days_ago is not None and not m.term.just and not m.negated and not m.hypothetical
     ]
     agos = [(q.start, q.unit_end + 1) for q in quantities if q.unit == "duration" and q.ago]
     if len(dates) + len(agos) != 1 or len(quantities) != len(agos):

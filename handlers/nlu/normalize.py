@@ -17,6 +17,7 @@ letters and digits ("we 2000").
 from __future__ import annotations
 
 import bisect
+import itertools
 import re
 import unicodedata
 from collections.abc import Mapping, Sequence
@@ -79,10 +80,14 @@ def _join_words(words: list[str]) -> str:
     digits ("we 2000", "score 700": one name or word and its number).
     """
     out = [words[0]]
-    for prev, word in zip(words, words[1:]):
+    for prev, word in itertools.pairwise(words):
         a, b = prev[-1], word[0]
-        glued = a.isascii() and b.isascii() and a.isalnum() and b.isalnum() and (
-            a.isalpha() != b.isalpha()
+        glued = (
+            a.isascii()
+            and b.isascii()
+            and a.isalnum()
+            and b.isalnum()
+            and (a.isalpha() != b.isalpha())
         )
         if len(prev) > 1 and len(word) > 1 and not glued:
             out.append(SOFT_BREAK)
@@ -142,8 +147,10 @@ class Clauses:
 
     def first_segment(self) -> tuple[int, int]:
         """The first clause up to its first space: the reply's opening words."""
-        start = self.spans[0][0]
-        return start, self.segment_end(start)
+        first = self.spans[0]
+        if not self._soft:
+            return first
+        return first[0], self.segment_end(first[0])
 
     def apart(self, start: int, end: int) -> bool:
         """Whether a space separates ``start`` from ``end`` (``start`` <= ``end``)."""

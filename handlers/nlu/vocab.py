@@ -53,6 +53,7 @@ class Term:
     starts_negated: bool = False  # 不逾期 carries its own negation
     guarded_mask: bool = False  # do not mask when glued to a numeral (一万一)
     weighty: bool = False  # says something about a slot or an intent (not a bare hedge)
+    measured: bool = False  # matters to the numbers: an anchor, period, rate, blocker, date
 
 
 @dataclass
@@ -82,9 +83,7 @@ class _Draft:
 def _inner_words(word: str, shortest: int = 2) -> set[str]:
     """Every substring of ``word`` shorter than it, of ``shortest`` characters or more."""
     n = len(word)
-    return {
-        word[i:j] for i in range(n) for j in range(i + shortest, n + 1) if j - i < n
-    }
+    return {word[i:j] for i in range(n) for j in range(i + shortest, n + 1) if j - i < n}
 
 
 def _add(items: list[str], item: str) -> None:
@@ -108,7 +107,7 @@ class Vocabulary:
                     d = drafts[w]
                     d.intents[spec.id] = max(d.intents.get(spec.id, 0.0), strength * spec.weight)
 
-        shadows: list[str] = []
+        shadows: list[str] = []  # words that state nothing (a slot's not_values)
         for slot in lex.slots.values():
             for value, words in slot.values.items():
                 for w in words:
@@ -124,8 +123,7 @@ class Vocabulary:
                 drafts[w].phrases.append((slot.name, n))
             for w in slot.blockers:
                 _add(drafts[w].blocks, slot.name)
-            for w in slot.not_values:
-                shadows.append(w)  # a word of its own: the value word inside it is not stated
+            shadows.extend(slot.not_values)  # words of their own: the value inside is unsaid
 
         for w in shadows:
             # 一般被拒 states no rejection but still asks about one: it keeps the intents
@@ -254,7 +252,14 @@ class Vocabulary:
             starts_negated=word.startswith(negators) and not d.negates_next,
             guarded_mask=word[0] in magnitudes,
             weighty=bool(
-                d.intents or d.values or d.negatable or d.anchors or d.phrases
-                or d.period or d.rate
+                d.intents or d.values or d.negatable or d.anchors or d.phrases or d.period or d.rate
+            ),
+            measured=bool(
+                d.anchors
+                or d.period
+                or d.rate
+                or d.blocks
+                or d.denies_number
+                or d.days_ago is not None
             ),
         )

@@ -6,7 +6,6 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
-
 from wxloan.handlers.nlu import Understander
 
 NLU = Understander()
@@ -49,7 +48,12 @@ def row(
     negated_values: dict[str, set[str]] | None = None,
 ) -> Any:
     return pytest.param(
-        text, expecting, dict(slots or {}), absent, ranges, negated_values or {},
+        text,
+        expecting,
+        dict(slots or {}),
+        absent,
+        ranges,
+        negated_values or {},
         id=f"{text}|{expecting}" if expecting else text,
     )
 
@@ -81,7 +85,11 @@ SLOT_ROWS = [
     row("公积金几个工作日生效", absent=("identity",)),
     row("给工人发工资", absent=("identity",)),
     # a space between words separates statements; next to one character it is typing
-    row("社保没交 有房", {"materials": ["property"]}, negated_values={"materials": {"social_security"}}),
+    row(
+        "社保没交 有房",
+        {"materials": ["property"]},
+        negated_values={"materials": {"social_security"}},
+    ),
     row("公积金没有 房也没有", absent=("materials",)),
     row("借20000 12期", {"amount": 20000, "months": 12}),
     row("借 3000", {"amount": 3000}),
