@@ -233,17 +233,41 @@ def dump_artifact(artifact: dict[str, Any]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def _oof_readings(
-    cand: Candidate, train: Sequence[Example], texts: Sequence[Doc], lexicon_understander: Understander
-) -> list[tuple[Example, str, str, float, tuple[str, ...]]]:
-    """(example, read intent, source, confidence, options) out of fold, combined reader."""
-    labels = [e.intent for e in train]
-    out: list[tuple[Example, str, str, float, tuple[str, ...]]] = []
+Reading = tuple[Example, str, str, float, tuple[str, ...]]
+"""(example, read intent or none, source, confidence, the two options a question would offer)."""
+
+
+@dataclass(frozen=True)
+class _Fold:
+    held: Sequence[int]
+    artifact: dict[str, Any]
+    predicted: Sequence[str]
+
+
+def _fold_models(cand: Candidate, docs: Sequence[Doc], labels: Sequence[str]) -> list[_Fold]:
+    """One model per fold, fit on the other folds; its model-alone predictions of its fold."""
+    out: list[_Fold] = []
     for fit_idx, held_idx in _folds(labels):
-        vec, est = _fit(cand, [texts[i] for i in fit_idx], [labels[i] for i in fit_idx])
-        clf = Classifier(export(vec, est, 0.0, "", {}))
-        reader = Understander(lexicon=lexicon_understander.lexicon, model=clf)
-        for i in held_idx:
+        vec, est = _fit(cand, [docs[i] for i in fit_idx], [labels[i] for i in fit_idx])
+        held = [int(i) for i in held_idx]
+        predicted = [str(p) for p in est.predict(vec.transform([docs[i] for i in held]))]
+        out.append(_Fold(held, export(vec, est, 0.0, "", {}), predicted))
+    return out
+
+
+def _oof_readings(
+    train: Sequence[Example], folds: Sequence[_Fold], rules: Understander, threshold: float
+) -> list[Reading]:
+    """Every training example read out of fold by the combined reader at ``threshold``.
+
+    The threshold is part of the combination (an unsure model defers to the rules), so
+    each candidate threshold is simulated, not only applied afterwards.
+    """
+    out: list[Reading] = []
+    for fold in folds:
+        clf = Classifier({**fold.artifact, "threshold": threshold})
+        reader = Understander(lexicon=rules.lexicon, model=clf)
+        for i in fold.held:
             e = train[i]
             u = reader.understand(e.text)
             options = tuple(c for c, _ in u.alternatives if c not in NOT_OFFERED)[:2]
@@ -252,30 +276,41 @@ def _oof_readings(
     return out
 
 
+def _utility(readings: Sequence[Reading], t: float) -> tuple[float, int]:
+    total, asked = 0.0, 0
+    for e, intent, source, conf, options in readings:
+        if source == "model" and conf < t and len(options) == 2:
+            asked += 1
+            total += ASKED_OFFERED if e.intent in options else ASKED_MISSED
+        else:
+            total += RIGHT if intent == e.intent else WRONG
+    return total, asked
+
+
 def choose_threshold(
-    readings: Sequence[tuple[Example, str, str, float, tuple[str, ...]]],
+    train: Sequence[Example], folds: Sequence[_Fold], rules: Understander
 ) -> tuple[float, dict[str, Any]]:
     """The utility-maximising threshold over out-of-fold readings (ties: the lower)."""
-    best: tuple[float, float] | None = None
+    best: tuple[float, float, int, list[Reading]] | None = None
     for t in (0.0, *THRESHOLDS):
-        total = 0.0
-        for e, intent, source, conf, options in readings:
-            if source == "model" and conf < t and len(options) == 2:
-                total += ASKED_OFFERED if e.intent in options else ASKED_MISSED
-            else:
-                total += RIGHT if intent == e.intent else WRONG
+        readings = _oof_readings(train, folds, rules, t)
+        total, asked = _utility(readings, t)
         if best is None or total > best[1] + 1e-9:
-            best = (t, total)
+            best = (t, total, asked, readings)
     assert best is not None
-    t = best[0]
-    asked = sum(
-        1 for _, _, s, c, o in readings if s == "model" and c < t and len(o) == 2
-    )
+    t, total, asked, readings = best
     right = sum(1 for e, i, *_ in readings if i == e.intent)
     return t, {
         "combined_accuracy": round(right / len(readings), 4),
         "asked_share": round(asked / len(readings), 4),
-        "utility_per_message": round(best[1] / len(readings), 4),
+        "utility_per_message": round(total / len(readings), 4),
+    }
+
+
+def _scores(labels: Sequence[str], predicted: Sequence[str]) -> dict[str, float]:
+    return {
+        "accuracy": round(float(accuracy_score(list(labels), list(predicted))), 4),
+        "macro_f1": round(float(f1_score(list(labels), list(predicted), average="macro")), 4),
     }
 
 
@@ -283,15 +318,15 @@ def cross_validate(
     cand: Candidate, texts: Sequence[Doc], labels: Sequence[str]
 ) -> dict[str, float]:
     """Model-alone accuracy and macro-F1, out of fold on the training split."""
-    predicted = np.empty(len(labels), dtype=object)
-    for fit_idx, held_idx in _folds(labels):
-        vec, est = _fit(cand, [texts[i] for i in fit_idx], [labels[i] for i in fit_idx])
-        predicted[held_idx] = est.predict(vec.transform([texts[i] for i in held_idx]))
-    y = list(labels)
-    return {
-        "accuracy": round(float(accuracy_score(y, list(predicted))), 4),
-        "macro_f1": round(float(f1_score(y, list(predicted), average="macro")), 4),
-    }
+    return _scores(labels, _out_of_fold(_fold_models(cand, texts, labels), len(labels)))
+
+
+def _out_of_fold(folds: Sequence[_Fold], n: int) -> list[str]:
+    predicted = [""] * n
+    for fold in folds:
+        for i, p in zip(fold.held, fold.predicted, strict=True):
+            predicted[i] = p
+    return predicted
 
 
 def compare(train: Sequence[Example], understander: Understander) -> list[tuple[str, dict[str, float]]]:
@@ -318,8 +353,9 @@ def build_artifact(
     train, _ = split(examples)
     texts = docs_of(train, understander)
     labels = [e.intent for e in train]
-    threshold, stats = choose_threshold(_oof_readings(cand, train, texts, understander))
-    scores = cross_validate(cand, texts, labels)
+    folds = _fold_models(cand, texts, labels)
+    threshold, stats = choose_threshold(train, folds, understander)
+    scores = _scores(labels, _out_of_fold(folds, len(labels)))
     vec, est = _fit(cand, texts, labels)
     cv = {"candidate": cand.name, "folds": FOLDS, "train_examples": len(train), **scores, **stats}
     return export(vec, est, threshold, examples_digest(train), cv)

@@ -22,8 +22,10 @@ the README's understanding section):
   when a weak hint is right.  The rules' other intents follow its choice in
   ``intents``, deduplicated, so secondary checks such as ``"calculator" in
   u.intents`` keep working.  Its ``none`` class means the message only states
-  facts: ``intents`` is then empty -- unless the model is unsure of that
-  (below its threshold) and the rules read an intent, which then stands.
+  facts: ``intents`` is then empty.
+* An unsure model (below its threshold) never overrules the rules: when the
+  rules read an intent, it stands (and the threshold, chosen with this rule
+  simulated, is where a model reading starts to beat them).
 * One exception keeps the lexicon's sure phrasings: a first rule intent backed
   by one of its *strong* words (综合评分不足, 提额, 开始评估 ...) stands
   (``source="rules"``) unless the model gives it less than :data:`VETO`
@@ -257,8 +259,8 @@ class Understander:
             ):
                 # a strong lexicon word stands unless the model all but rules it out
                 top, confidence, source = intents[0], 1.0, "rules"
-            if top == "none" and intents and confidence < self.model.threshold:
-                # an unsure "only facts" does not erase what the rules read
+            if intents and top != intents[0] and confidence < self.model.threshold:
+                # an unsure model does not overrule what the rules read (nor erase it)
                 top, confidence, source = intents[0], 1.0, "rules"
             if top == "none":  # only facts: no intent, whatever the rules' weak hints
                 intents = ()
