@@ -73,7 +73,7 @@ def _flow_requested(turn: Turn) -> Flow | None:
         return _FLOW_INTENTS[understanding.intent]
     if (understanding.first_person and understanding.intent in _GROUP_INTENTS
             and "eligibility" in understanding.intents):
-        return Flow.ELIGIBILITY  # "我是学生能开通吗": the user's own verdict, not the group's
+        return Flow.ELIGIBILITY  # a group question in the first person: the user's own verdict
     if turn.state.flow is None and understanding.choice is not None:
         button = turn.services.menu.by_choice(understanding.choice)
         return Flow(button.flow) if button else None

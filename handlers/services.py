@@ -88,7 +88,7 @@ class PastAssessment:
 
 
 class AssessmentHistory(Protocol):
-    """The user's last stored assessment ("上次的评估结果").
+    """The user's last stored assessment (the ``last_result`` intent).
 
     Why a port: the verdicts are recorded by the transport in ``assessments`` and a
     returning user's session may be long gone; handlers never import ``storage/``, so the

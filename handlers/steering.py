@@ -3,7 +3,7 @@
 
 A message about someone else is answered about them and stored nowhere; a correction
 ("说错了，是710") re-reads its value for the fact given last; impatience ("直接说结果")
-gets the card now; "详细评估" keeps refining; "上次的评估结果" comes from the stored
+gets the card now; a request for detail keeps refining; a request for the last result comes from the stored
 assessment. These run before the flows take a message as an answer.
 """
 
@@ -46,7 +46,7 @@ def _about_someone_else(turn: Turn) -> bool:
 
 @router.on(Kind.TEXT, when=_about_someone_else)
 async def about_someone_else(turn: Turn) -> Outcome:
-    """"我老婆是学生，她能办吗": that person's verdict; the user's own profile is untouched."""
+    """A question about someone else: that person's verdict; the user's own profile is untouched."""
     other = Memory(profile=ApplicantProfile())
     other.absorb(turn.understanding, turn.today, None)
     return turn.stay(*verdict_about(turn, other.profile), *resume_says(turn))
@@ -58,7 +58,7 @@ def _corrects_a_fact(turn: Turn) -> bool:
 
 @router.on(Kind.TEXT, when=_corrects_a_fact)
 async def correction(turn: Turn) -> Outcome:
-    """"刚才说错了，是710": the value replaces the fact given last; later cards use it."""
+    """A correction: the value replaces the fact given last; later cards use it."""
     memory = turn.memory()
     changed = _corrected(turn, memory)
     lead = acknowledge(turn, memory, changed, corrected=True)
@@ -95,7 +95,7 @@ def _corrected(turn: Turn, memory: Memory) -> set[str]:
 
 @router.on(Kind.TEXT, when=lambda turn: turn.understanding.intent == "impatient")
 async def impatient(turn: Turn) -> Outcome:
-    """"直接说结果": the card now, with what is known, and what is still unknown."""
+    """Impatience: the card now, with what is known, and what is still unknown."""
     memory = turn.memory()
     changed = memory.absorb(turn.understanding, turn.today, None)
     lead = acknowledge(turn, memory, changed)
@@ -113,7 +113,7 @@ def _wants_detail(turn: Turn) -> bool:
 
 @router.on(Kind.TEXT, when=_wants_detail)
 async def detailed(turn: Turn) -> Outcome:
-    """"详细评估": keep asking what can still change the answer, one question a turn."""
+    """A request for detail: keep asking what can still change the answer, one a turn."""
     memory = turn.memory()
     flow = turn.state.flow if in_question_flow(turn) else last_flow(memory)
     memory.absorb(turn.understanding, turn.today, None)
@@ -125,7 +125,7 @@ async def detailed(turn: Turn) -> Outcome:
 
 @router.on(Kind.TEXT, when=lambda turn: turn.understanding.intent == "last_result")
 async def last_result(turn: Turn) -> Outcome:
-    """"上次的评估结果": the stored verdict, recomputed from its facts as of its day.
+    """The last result asked for: the stored verdict, recomputed from its facts as of its day.
 
     The facts come back into a session that has none, so follow-ups work at once.
     """

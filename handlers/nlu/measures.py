@@ -96,7 +96,7 @@ class _Clues:
         return [b for b in self.blockers.get(ci, ()) if b[2] in slots]
 
     def factor(self, slot: str, q: Quantity, ci: int) -> Decimal:
-        """Payments are per week: 一天三次 -> 21, 一个月二十次 -> 5."""
+        """Payments are per week: three a day -> 21, twenty a month -> 5."""
         if slot != "payments_per_week":
             return Decimal(1)
         period = _nearest(q, self.periods.get(ci, []), None)
@@ -171,7 +171,7 @@ class MeasureReader:
         return out
 
     def _habits(self, out: MeasureResult, habits: Sequence[Mention], clues: _Clues) -> None:
-        """每天都扫码付: a habit word beside the slot's anchor, and no number, is once a period."""
+        """A habit word ("every day") beside the slot's anchor, and no number, is once a period."""
         for slot, words in self._habit.items():
             if slot in out.slots or slot in out.out_of_range:
                 continue

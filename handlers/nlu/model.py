@@ -49,7 +49,7 @@ INTENT_IDS: Final[tuple[str, ...]] = (
     "human",
     "menu_choice",
     # answer-first dialogue (issue 12)
-    "scam_aftermath",  # "我已经转了钱怎么办": what to do after paying or sharing a code
+    "scam_aftermath",  # the money or a code is already gone: what to do now
     "end_handoff",  # 结束人工 / 回到机器人
     "bot_identity",  # 你是机器人吗 (answered, never a transfer)
     "correction",  # 说错了 / 应该是 …: the value corrects the last fact given
