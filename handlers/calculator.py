@@ -48,7 +48,7 @@ def _follow_up(turn: Turn) -> Understanding | None:
         return None
     u = turn.understanding
     if any(name in CALC_SLOTS for name in u.slots):
-        return u if u.intent in (None, "calculator", "rates", "correction") else None
+        return u if u.intent in (None, "calculator", "rates", "rate_conversion", "correction") else None
     if u.intents or u.slots:
         return None
     for expecting in ("months", "amount"):  # a bare "24个月" / "3万" after a schedule

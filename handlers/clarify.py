@@ -19,17 +19,14 @@ from typing import Any
 from .contract import Kind, Message, Outcome, Say, State, Turn
 from .flows import has_answer, resume_says
 from .nlu import Understanding
-from .nlu.understander import MODEL_ACTS
 from .routing import Router
 
 __all__ = ["PENDING", "resolve", "router"]
 
-#: The two offered readings together must hold this much probability (else "没看懂").
-TORN = 0.5
 #: The session key holding ``{"text": …, "options": [intent, intent]}``.
 PENDING = "_clarify"
 #: Readings never offered as an option: they are no topic a user could pick.
-_NOT_OFFERED = frozenset({"none", "menu_choice"})
+_NOT_OFFERED = frozenset({"none", "menu_choice", "out_of_scope"})
 
 router = Router("clarify")
 
@@ -39,25 +36,21 @@ def _options(understanding: Understanding) -> list[str]:
 
 
 def _unsure(turn: Turn) -> bool:
-    """The model is torn between two readings (not lost): ask which one.
+    """The model read no intent it is sure of: ask which of its two best topics was meant.
 
-    Torn: no intent was acted on, the top reading is a topic (not "only facts") at or
-    above the model's cross-validated threshold but below :data:`MODEL_ACTS`, and the two
-    offered readings together hold at least :data:`TORN`; gibberish spreads its
-    probability thin and gets the plain "没看懂" instead.
+    Unsure: the model decided, below its cross-validated threshold, and its best reading
+    is a topic (not "only facts" or off-topic: gibberish and chit-chat have their own
+    class, ``out_of_scope``, and get the plain "没看懂").
     """
     u = turn.understanding
-    offered = [(i, p) for i, p in u.alternatives if i not in _NOT_OFFERED][:2]
     return (
         u.source == "model"
         and not u.intents
-        and u.confidence < MODEL_ACTS
+        and u.confidence < turn.services.understander.threshold
         and bool(u.alternatives) and u.alternatives[0][0] not in _NOT_OFFERED
-        and u.alternatives[0][1] >= turn.services.understander.threshold
         and not u.scam_patterns
         and not has_answer(turn)
-        and len(offered) == 2
-        and sum(p for _, p in offered) >= TORN
+        and len(_options(u)) == 2
     )
 
 

@@ -54,7 +54,7 @@ def _answers_pending_question(turn: Turn) -> bool:
         if requested is Flow.REJECTION and turn.state.step in _REJECTION_FACTS:
             return True  # "是的，上周被拒的" answers the question, it does not change subject
         return False  # a change of subject to another flow
-    return has_answer(turn) or not understanding.intents
+    return has_answer(turn) or understanding.intent in (None, "out_of_scope")  # gibberish: a failed answer
 
 
 @router.on(Kind.TEXT, when=_answers_pending_question)

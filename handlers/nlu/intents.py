@@ -28,6 +28,7 @@ SOCIAL_INTENTS: Final = frozenset(
         "cancel",
         "thanks",
         "goodbye",
+        "out_of_scope",
         "why",
         "more",
         "human",

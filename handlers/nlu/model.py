@@ -63,6 +63,8 @@ INTENT_IDS: Final[tuple[str, ...]] = (
     "discount",  # first-loan discount
     "rate_conversion",  # daily rate <-> APR
     "uncovered",  # a question the article does not answer (提前还款怎么操作)
+    # trained understanding (issue 13)
+    "out_of_scope",  # not about loans or this bot (chit-chat, other topics, gibberish)
 )
 
 SCAM_PATTERN_IDS: Final[tuple[str, ...]] = (

@@ -52,11 +52,14 @@ class ScamDetector:
         for m in mentions:
             found.update(m.term.scams)
         spans = self._spans(text)
-        for number, (scam_id, window) in enumerate(self._pairs):
+        for number, side in spans:
+            if side:
+                continue  # each pair once, from its first side
+            scam_id, window = self._pairs[number]
             if scam_id in found:
                 continue
-            a, b = spans.get((number, 0)), spans.get((number, 1))
-            if a and b and _near(a, b, window):
+            b = spans.get((number, 1))
+            if b and _near(spans[(number, 0)], b, window):
                 found.add(scam_id)
         return tuple(i for i in self._order if i in found)
 

@@ -71,7 +71,7 @@ FOLDS: Final = 5
 RIGHT, WRONG, ASKED_OFFERED, ASKED_MISSED = 1.0, -1.0, 0.5, -0.5
 THRESHOLDS: Final = tuple(round(0.05 * k, 2) for k in range(1, 19))
 #: Never offered as a clarifying option (the dialogue's rule too).
-NOT_OFFERED: Final = frozenset({"none", "menu_choice"})
+NOT_OFFERED: Final = frozenset({"none", "menu_choice", "out_of_scope"})
 
 
 @dataclass(frozen=True)
@@ -251,7 +251,8 @@ def _fold_models(cand: Candidate, docs: Sequence[Doc], labels: Sequence[str]) ->
         vec, est = _fit(cand, [docs[i] for i in fit_idx], [labels[i] for i in fit_idx])
         held = [int(i) for i in held_idx]
         predicted = [str(p) for p in est.predict(vec.transform([docs[i] for i in held]))]
-        out.append(_Fold(held, export(vec, est, 0.0, "", {}), predicted))
+        artifact = export(vec, est, 0.0, "", {}) if cand.exportable else {}
+        out.append(_Fold(held, artifact, predicted))
     return out
 
 

@@ -8,7 +8,6 @@ import pytest
 
 from wxloan.handlers import State, build_dialogue
 from wxloan.handlers.clarify import PENDING
-from wxloan.handlers.nlu.understander import MODEL_ACTS
 from wxloan.handlers.nlu import Understanding
 from wxloan.handlers.states import Flow
 
@@ -29,11 +28,11 @@ class StandInUnderstander:
         u = self.real.understand(text, expecting)
         if text != UNSURE_TEXT:
             return u
-        acted = self.confidence >= MODEL_ACTS
+        acted = self.confidence >= self.threshold
         return dataclasses.replace(
             u, intents=("limit_raise",) if acted else (), slots={}, source="model",
             confidence=self.confidence,
-            alternatives=(("limit_raise", self.confidence), ("rates", 0.3), ("channels", 0.01)),
+            alternatives=(("limit_raise", self.confidence), ("rates", self.confidence / 2), ("channels", 0.01)),
         )
 
 
@@ -51,7 +50,7 @@ def chat_with(dialogue, confidence: float) -> Chat:
 
 
 async def test_an_unsure_reading_offers_the_two_likeliest(dialogue, threshold):
-    chat = chat_with(dialogue, MODEL_ACTS - 0.1)
+    chat = chat_with(dialogue, threshold - 0.05)
     reply = await chat.text(UNSURE_TEXT)
     assert reply.names == ["clarify"]
     assert reply.say("clarify").context["options"] == ["limit_raise", "rates"]
@@ -61,7 +60,7 @@ async def test_an_unsure_reading_offers_the_two_likeliest(dialogue, threshold):
 
 @pytest.mark.parametrize(("choice", "template"), [("1", "card_limits"), ("2", "faq_rates")])
 async def test_the_number_reads_the_message_as_that_option(dialogue, threshold, choice, template):
-    chat = chat_with(dialogue, MODEL_ACTS - 0.1)
+    chat = chat_with(dialogue, threshold - 0.05)
     asked = await chat.text(UNSURE_TEXT)
     reply = await chat.text(choice, asked.state)
     assert template in reply.names
@@ -71,7 +70,7 @@ async def test_the_number_reads_the_message_as_that_option(dialogue, threshold, 
 
 
 async def test_anything_else_drops_the_question_and_is_answered_as_itself(dialogue, threshold):
-    chat = chat_with(dialogue, MODEL_ACTS - 0.1)
+    chat = chat_with(dialogue, threshold - 0.05)
     asked = await chat.text(UNSURE_TEXT)
     reply = await chat.text("微粒贷利率多少", asked.state)
     assert "clarify" not in reply.names and PENDING not in reply.slots
@@ -80,13 +79,13 @@ async def test_anything_else_drops_the_question_and_is_answered_as_itself(dialog
 
 
 async def test_a_confident_reading_is_not_asked_about(dialogue, threshold):
-    chat = chat_with(dialogue, MODEL_ACTS + 0.1)
+    chat = chat_with(dialogue, threshold + 0.1)
     reply = await chat.text(UNSURE_TEXT)
     assert "clarify" not in reply.names
 
 
 async def test_mid_questionnaire_the_question_follows(dialogue, threshold):
-    chat = chat_with(dialogue, MODEL_ACTS - 0.1)
+    chat = chat_with(dialogue, threshold - 0.05)
     state = State(flow=Flow.ELIGIBILITY, step="overdue", slots={"pay_score": 700,
                                                                "_asked": ["overdue"]})
     reply = await chat.text(UNSURE_TEXT, state)

@@ -12,11 +12,17 @@ MID_FLOW = State(
 )
 
 
-@pytest.mark.parametrize("text", ["啊啊啊啊", "今天天气不错", "asdfgh"])
+@pytest.mark.parametrize("text", ["啊啊啊啊", "今天天气不错", "asdfgh", "讲个笑话"])
 async def test_text_nobody_understood_gets_a_polite_answer_and_the_menu(chat, text):
     reply = await chat.text(text)
     assert reply.names == ["not_understood", "menu"]
     assert reply.outcome.flow is None and not reply.outcome.silent
+
+
+async def test_an_out_of_scope_reading_is_answered_by_the_fallback_not_a_topic(chat):
+    reply = await chat.text("讲个笑话")
+    assert chat.services.understander.understand("讲个笑话").intents[0] == "out_of_scope"
+    assert reply.names == ["not_understood", "menu"]
 
 
 async def test_the_not_understood_handler_on_a_hand_built_turn(chat):

@@ -25,7 +25,7 @@ QUESTIONS = {
     "requirements": "开通需要什么条件",
     "limit_factors": "额度由什么决定",
     "rejection_reasons": "被拒的原因有哪些",
-    "rates": "日利率怎么算",
+    "rates": "利息怎么算",
     "channels": "在哪里开通",
     "special_groups": "哪些特殊人群可以开通",
     "risk_control": "风控是什么",

@@ -105,9 +105,9 @@ ROWS = [
     scam("他让我把钱打过去，说马上放款", "upfront_fee"),
     scam("对方要我把收到的验证码发给他", "verification_code"),
     scam("让我把钱转到他给的安全账户", "safe_account"),
-    scam("我是不是被骗了"),
     scam("差点被骗了，还好没给"),
     # --- already paid, sent or shared -----------------------------------------------------
+    gone("我是不是被骗了"),  # something already happened: what to do now, first
     gone("我已经转过去三千了，还能追回来吗"),
     gone("刚刚把短信验证码告诉了那个客服"),
     gone("完了，钱已经打过去了"),
