@@ -518,6 +518,59 @@ CASES = [
     case("最近查了好几次征信", None, {"inquiries_3m": 4}),
     case("天天都用", None, {"payments_per_week": 7}),
     case("我想问一下利率", "rates", expecting="pay_score", absent={"pay_score"}),
+    # --- slot phrasings: the words people use, and the questions that state nothing -------
+    # a denied late payment or debt is no overdue
+    case("还款从来没晚过", slots={"overdue": "none"}),
+    case("我从来不欠钱的", slots={"overdue": "none"}),
+    case("从没拖过 还款都很准时", slots={"overdue": "none"}),
+    # 已经还清了 is a past overdue only as the answer to the overdue question
+    case("已经还清了", absent={"overdue"}),
+    case("已经还清了", slots={"overdue": "past"}, expecting="overdue"),
+    # jobs, schools, shops and newcomers by their everyday names
+    case("我是小学老师", slots={"identity": "employee"}),
+    case("送快递的 支付分六百五", slots={"identity": "employee", "pay_score": 650}),
+    case("大专生能借吗", slots={"identity": "student"}),
+    case("学僧可以开通吗", slots={"identity": "student"}),
+    case("我开小饭馆的", slots={"identity": "business_owner"}),
+    case("个提户能贷多少", slots={"identity": "business_owner"}),
+    case("新人首借打几折", slots={"identity": "new_user"}),
+    # a criterion, a change or a scam's threat names no one's identity
+    case("必须有工作才能申请吗", absent={"identity"}),
+    case("额度会看学历工作这些吗", absent={"identity"}),
+    case("是不是因为我换工作了", absent={"identity"}),
+    case("非上班族能开吗", absent={"identity"}),
+    case("对方说要注销我的学生贷款", absent={"identity"}),
+    # a count of payments needs a payment habit, not a fee paid twice
+    case("付了两次解冻费还没到账", absent={"payments_per_week"}),
+    case("每周付了三次", slots={"payments_per_week": 3}),
+    # inquiries: none said with 一次, loans are no inquiries, a reported hint is no count
+    case("征信一次没查过", slots={"inquiries_3m": 0}),
+    case("网贷有三笔逾期没还", slots={"overdue": "current"}, absent={"inquiries_3m"}),
+    case(
+        "上周被拒了 说查询太多",
+        slots={"rejection_hint": "too_many_inquiries"},
+        absent={"inquiries_3m"},
+    ),
+    # a requirement, a pledge or a price asked about owns no material
+    case("开通一定要有社保吗", absent={"materials"}),
+    case("要上传营业执照吗", absent={"materials"}),
+    case("需不需要抵押房子", absent={"materials"}),
+    case("房价会涨吗", absent={"materials"}),
+    case("借的钱能付房子首付吗", slots={"purpose": "house"}, absent={"materials"}),
+    # a month's repayment or a year's interest asked about is no loan term
+    case("两万块三年还完 一个月要还多少", slots={"amount": 20000, "months": 36}),
+    case(
+        "日息万五一年下来多少",
+        slots={"daily_rate": Decimal("0.0005")},
+        absent={"months"},
+    ),
+    case("分享一首歌给你", absent={"months"}),
+    # money charged, sent or granted is no loan amount (nor a bare pay score)
+    case("帮做流水 收费600", absent={"pay_score", "amount"}),
+    case("给他汇了五千", absent={"amount"}),
+    case("系统给我批了三千", absent={"amount"}),
+    case("一万不够用 能多批点吗", absent={"amount"}),
+    case("合作银行贷起步就五万吗", absent={"amount"}),
 ]
 
 
