@@ -21,6 +21,8 @@ import math
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from itertools import chain
+from operator import add, mul
 from pathlib import Path
 from typing import Any, Final
 
@@ -150,6 +152,9 @@ def default_model_path() -> Path:
     return Path(__file__).resolve().parents[2] / DEFAULT_MODEL
 
 
+_sum: Final = np.add.reduce  # what ndarray.sum() calls, without its Python-level wrapper
+
+
 class Classifier:
     """A loaded artifact; :meth:`predict` is pure CPU and keeps no state.
 
@@ -169,7 +174,9 @@ class Classifier:
             self.threshold: Final[float] = float(artifact["threshold"])
             self.examples_sha256: Final[str] = str(artifact["examples_sha256"])
             rows: Sequence[Sequence[Any]] = artifact["rows"]
-            self._vocab: dict[str, int] = {str(r[0]): i for i, r in enumerate(rows)}
+            # n-gram -> its row in _weights_b, counted from 1: row 0 is never looked up,
+            # so ``filter(None, ...)`` drops the unknown n-grams at C speed
+            self._vocab: dict[str, int] = {str(r[0]): i for i, r in enumerate(rows, 1)}
             self._idf = np.array([float(r[1]) for r in rows], dtype=np.float64)
             weights = np.array([r[2] for r in rows], dtype=np.float64)
             self._intercepts = np.array(artifact["intercepts"], dtype=np.float64)
@@ -185,12 +192,13 @@ class Classifier:
                 f"model shapes disagree: {weights.shape} weights, "
                 f"{self._intercepts.shape} intercepts, {n_classes} classes"
             )
-        # the intercepts as one more row, always taken with weight 1
+        # an unused row 0, the n-grams' rows, and the intercepts as one more row,
+        # always taken with weight 1
         self._weights_b: npt.NDArray[np.float64] = np.ascontiguousarray(
-            np.vstack([weights, self._intercepts])
+            np.vstack([np.zeros((1, n_classes)), weights, self._intercepts])
         )
-        self._bias_row = len(rows)
-        self._idf_list: list[float] = self._idf.tolist()
+        self._bias_row = len(rows) + 1
+        self._idf_list: list[float] = [0.0, *self._idf.tolist()]
         self._index = {c: i for i, c in enumerate(self.classes)}
 
     @classmethod
@@ -219,28 +227,42 @@ class Classifier:
         A message with no known feature gets the class prior (the intercepts).
         """
         # Each numpy call costs ~1 µs whatever its size, so the short per-message work
-        # (counts, tf-idf, the norm, the softmax over ~40 classes) is plain Python and
-        # numpy does one thing: gather the message's rows (+ the intercept row) and sum.
-        vocab = self._vocab
-        counts: dict[int, int] = {}
-        for g in features(text, self.low, self.high, tags, self.length):
-            j = vocab.get(g)
-            if j is not None:
-                counts[j] = counts.get(j, 0) + 1
-        if not counts:
+        # (feature look-ups, tf-idf, the norm) is C-level map()s over Python lists and
+        # numpy does the rest: gather the message's rows (+ the intercept row), one
+        # dot product, the softmax.  The arithmetic is scikit-learn's, in its order.
+        found = list(filter(None, map(self._vocab.get, self._grams(text, tags))))
+        if not found:
             return self._prediction(self._intercepts, top)
         idf = self._idf_list
-        x = [c * idf[j] for j, c in counts.items()]
-        norm = math.sqrt(sum(v * v for v in x))
-        weights = [v / norm for v in x]
-        weights.append(1.0)
-        counts[self._bias_row] = 1
-        rows = np.fromiter(counts, dtype=np.intp, count=len(counts))
-        return self._prediction(np.array(weights) @ self._weights_b.take(rows, axis=0), top)
+        if len(set(found)) == len(found):  # the usual case: every known n-gram once
+            rows = found
+            x = list(map(idf.__getitem__, found))
+        else:
+            counts = dict.fromkeys(found, 0)  # first-occurrence order, as a count loop gives
+            for j in found:
+                counts[j] += 1
+            rows = list(counts)
+            x = list(map(mul, counts.values(), map(idf.__getitem__, counts)))
+        norm = math.sqrt(sum(map(mul, x, x)))
+        x.append(norm)  # the intercept row's weight: norm / norm is exactly 1.0
+        rows.append(self._bias_row)
+        w = np.array(x)
+        w /= norm
+        return self._prediction(w @ self._weights_b.take(rows, axis=0), top)
+
+    def _grams(self, text: str, tags: Sequence[str]) -> Iterable[str]:
+        """:func:`features` of ``text``, in its order, without building the list twice."""
+        if (self.low, self.high) != (1, 2):
+            return features(text, self.low, self.high, tags, self.length)
+        s = _PAD + text + _PAD
+        grams = chain(text.replace(_PAD, ""), map(add, s, s[1:]), tags)
+        return chain(grams, (_length_tag(len(text)),)) if self.length else grams
 
     def _prediction(self, z: npt.NDArray[np.float64], top: int) -> Prediction:
         e = np.exp(z - z.max())
-        p: list[float] = (e / e.sum()).tolist()
-        order = np.argsort(-e, kind="stable")[:top].tolist()
-        classes = self.classes
-        return Prediction(tuple((classes[i], p[i]) for i in order), p, self._index)
+        p: list[float] = (e / _sum(e)).tolist()
+        by_e = e.tolist()
+        # np.argsort(-e, kind="stable"): the largest first, ties in class order
+        order = sorted(range(len(by_e)), key=by_e.__getitem__, reverse=True)[:top]
+        ranked = tuple(zip(map(self.classes.__getitem__, order), map(p.__getitem__, order)))
+        return Prediction(ranked, p, self._index)
