@@ -14,7 +14,8 @@ only 社保.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from operator import attrgetter
+from typing import Final, NamedTuple
 
 from .normalize import Clauses
 from .trie import Hit
@@ -23,9 +24,8 @@ from .vocab import Term
 __all__ = ["Mention", "resolve_mentions"]
 
 
-@dataclass(frozen=True, slots=True)
-class Mention:
-    """A matched word in context."""
+class Mention(NamedTuple):
+    """A matched word in context (a tuple: one is built per word of every message)."""
 
     start: int
     end: int
@@ -33,6 +33,9 @@ class Mention:
     clause: int
     negated: bool = False
     hypothetical: bool = False
+
+
+_start: Final = attrgetter("start")
 
 
 def _meaningful(t: Term) -> bool:
@@ -53,60 +56,64 @@ def resolve_mentions(
     :param every: all hits, overlapping ones included.
     :param tail: characters that may follow a post-negator at the end of a clause.
     """
-    mentions = [Mention(h.start, h.end, h.payload, clauses.index(h.start)) for h in selected]
-    negated = [False] * len(mentions)
-    asked = [False] * len(mentions)
+    n = len(selected)
+    if not n:
+        return []
+    where = clauses.index
+    clause = [where(h.start) for h in selected]
+    negated = [False] * n
+    asked = [False] * n
     extra: list[Mention] = []
 
-    for i, m in enumerate(mentions):
-        t = m.term
+    for i, (start, end, t) in enumerate(selected):
         if t.negates_next:
             # 没有房: the negated word starts inside the negator.
             for h in every:
                 if (
-                    m.start < h.start < m.end < h.end
+                    start < h.start < end < h.end
                     and h.payload.negatable
                     and not h.payload.starts_negated
                 ):
-                    extra.append(Mention(h.start, h.end, h.payload, m.clause, negated=True))
+                    extra.append(Mention(h.start, h.end, h.payload, clause[i], True))
             continue
         if not t.negatable:
             continue
         if i > 0:
-            prev = mentions[i - 1]
+            prev = selected[i - 1]
             if (
-                prev.clause == m.clause
-                and 0 <= m.start - prev.end <= max_gap
-                and not clauses.apart(prev.end, m.start)
+                clause[i - 1] == clause[i]
+                and 0 <= start - prev.end <= max_gap
+                and not clauses.apart(prev.end, start)
             ):
-                if prev.term.asks:
+                if prev.payload.asks:
                     asked[i] = True  # 有没有社保?
                     continue
-                if prev.term.negates_next:
+                if prev.payload.negates_next:
                     negated[i] = True
                     continue
-        if i + 1 < len(mentions):
-            nxt = mentions[i + 1]
+        if i + 1 < n:
+            nxt = selected[i + 1]
             if (
-                nxt.term.negates_previous
-                and nxt.clause == m.clause
-                and 0 <= nxt.start - m.end <= max_gap
+                nxt.payload.negates_previous
+                and clause[i + 1] == clause[i]
+                and 0 <= nxt.start - end <= max_gap
                 and _clause_ends(text, nxt.end, clauses.segment_end(nxt.end), tail)
             ):
                 negated[i] = True
-                if nxt.term.spreads:
-                    _spread(mentions, negated, i)
+                if nxt.payload.spreads:
+                    _spread(selected, clause, negated, i)
 
-    hypothetical = {m.clause for m in mentions if m.term.hypothetical}
-    out = [
-        Mention(m.start, m.end, m.term, m.clause, negated[i], asked[i] or m.clause in hypothetical)
-        for i, m in enumerate(mentions)
-    ]
+    hypothetical = {clause[i] for i, h in enumerate(selected) if h.payload.hypothetical}
+    if hypothetical:
+        for i, c in enumerate(clause):
+            if c in hypothetical:
+                asked[i] = True  # a hypothetical clause states nothing either
+    out = list(map(Mention, *zip(*selected), clause, negated, asked))
     if extra:
         out.extend(
             Mention(e.start, e.end, e.term, e.clause, True, e.clause in hypothetical) for e in extra
         )
-        out.sort(key=lambda m: m.start)
+        out.sort(key=_start)
     return out
 
 
@@ -114,15 +121,15 @@ def _clause_ends(text: str, pos: int, clause_end: int, tail: str) -> bool:
     return all(ch in tail for ch in text[pos:clause_end])
 
 
-def _spread(mentions: list[Mention], negated: list[bool], last: int) -> None:
+def _spread(selected: Sequence[Hit[Term]], clause: list[int], negated: list[bool], last: int) -> None:
     """社保、公积金都没有: 都/也 negates every same-slot word before it in the clause."""
-    slots = set(mentions[last].term.negatable)
-    clause = mentions[last].clause
+    slots = set(selected[last].payload.negatable)
+    here = clause[last]
     for j in range(last - 1, -1, -1):
-        m = mentions[j]
-        if m.clause != clause:
+        if clause[j] != here:
             break
-        if slots & set(m.term.negatable):
+        t = selected[j].payload
+        if slots & set(t.negatable):
             negated[j] = True
-        elif _meaningful(m.term):
+        elif _meaningful(t):
             break
