@@ -1,15 +1,23 @@
-"""Find every lexicon word in a string with one left-to-right walk of a trie.
+"""Find every lexicon word in a string with one left-to-right Aho-Corasick pass.
 
 Chinese has no spaces, and the domain vocabulary is closed, so a
 leftmost-longest dictionary match does the segmentation that matters
 (开通不了 beats 开通, 微信支付分 beats 微信支付) in a few microseconds,
 without loading a general-purpose segmenter.
+
+The automaton is ``pyahocorasick``'s (C): it reports every occurrence of
+every word, overlapping ones included, in one pass over the message, which
+measured half the cost of walking a Python dict-of-dicts trie from each
+position (1.8 vs 3.3 µs per message on the labelled examples).
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from typing import Generic, NamedTuple, TypeVar
+from operator import itemgetter
+from typing import Any, Final, Generic, NamedTuple, TypeVar
+
+import ahocorasick  # type: ignore[import-not-found]  # no type stubs (a C extension)
 
 __all__ = ["Hit", "TermIndex", "select_longest"]
 
@@ -26,55 +34,41 @@ class Hit(NamedTuple, Generic[T]):
     payload: T
 
 
-class _Node(Generic[T]):
-    __slots__ = ("ascii", "next", "payload")
-
-    def __init__(self) -> None:
-        self.next: dict[str, _Node[T]] = {}
-        self.payload: T | None = None
-        self.ascii = False
+_new_hit: Final[Any] = tuple.__new__  # Hit without its Python-level __new__: one per word found
 
 
 class TermIndex(Generic[T]):
-    """A character trie from words to payloads.
+    """An Aho-Corasick automaton from words to payloads.
 
     ASCII words (``ok``, ``hi``, ``we2000``) only match on word boundaries, so
-    ``hi`` is not found inside ``this``.
+    ``hi`` is not found inside ``this``.  A word given twice keeps its last payload.
     """
 
     def __init__(self, words: Iterable[tuple[str, T]]) -> None:
-        self._root: _Node[T] = _Node()
+        self._automaton: Any = ahocorasick.Automaton()
         for word, payload in words:
-            node = self._root
-            for ch in word:
-                nxt = node.next.get(ch)
-                if nxt is None:
-                    nxt = node.next[ch] = _Node()
-                node = nxt
-            node.payload = payload
-            node.ascii = word.isascii() and word[0] in _ASCII_WORD
-        self._first = frozenset(self._root.next)
+            if word:
+                ascii_word = word.isascii() and word[0] in _ASCII_WORD
+                self._automaton.add_word(word, (len(word) - 1, payload, ascii_word))
+        self._automaton.make_automaton()
+        self._empty = len(self._automaton) == 0
 
     def scan(self, text: str) -> list[Hit[T]]:
         """Every match, overlapping ones included, ordered by start then length."""
+        if self._empty:
+            return []
         hits: list[Hit[T]] = []
-        first = self._first
-        root = self._root
-        n = len(text)
-        for i in range(n):
-            if text[i] not in first:
+        for last, (back, payload, ascii_word) in self._automaton.iter(text):
+            start = last - back
+            if ascii_word and not _bounded(text, start, last + 1):
                 continue
-            node = root
-            j = i
-            while j < n:
-                nxt = node.next.get(text[j])
-                if nxt is None:
-                    break
-                node = nxt
-                j += 1
-                if node.payload is not None and (not node.ascii or _bounded(text, i, j)):
-                    hits.append(Hit(i, j, node.payload))
+            hits.append(_new_hit(Hit, (start, last + 1, payload)))
+        if len(hits) > 1:
+            hits.sort(key=_span)  # found by end; one word per span, so spans are unique
         return hits
+
+
+_span: Final = itemgetter(0, 1)
 
 
 def _bounded(text: str, start: int, end: int) -> bool:
