@@ -14,9 +14,8 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
-from dataclasses import dataclass, replace
 from decimal import Decimal, InvalidOperation
-from typing import Final
+from typing import Final, NamedTuple
 
 import cn2an
 
@@ -37,9 +36,8 @@ def numeral_chars(lex: Lexicon) -> frozenset[str]:
     return frozenset([*lex.digits, *lex.magnitudes, *lex.numeral_aliases, lex.some, lex.half])
 
 
-@dataclass(frozen=True, slots=True)
-class Quantity:
-    """A number in the text and what surrounds it.
+class Quantity(NamedTuple):
+    """A number in the text and what surrounds it (a tuple: cheap to build, immutable).
 
     ``unit`` is one of ``money``, ``count``, ``score``, ``period`` (期),
     ``duration`` (with ``time_unit`` day/week/month/year), ``percent``
@@ -108,6 +106,11 @@ class QuantityScanner:
             rf"|(?P<cn>[{cn}]+(?:{p}[{digits}]+[{_cls(self._big)}]?)?)"
             rf"|(?P<half>{re.escape(lex.half)})(?={half_next or '(?!)'})"
         )
+        # A character every token starts with: no such character, no quantity
+        starts = set(self._numeral) | {f[0] for f in lex.fractions if f}
+        if lex.per_ten_thousand:
+            starts.add(lex.per_ten_thousand[0])
+        self._start = re.compile(rf"[\d{_cls(starts)}]")
         self._range = re.compile(
             rf"^([{nonzero}])([{nonzero}])([{_cls(k for k, v in lex.magnitudes.items() if v <= 10000)}]*)$"
         )
@@ -145,6 +148,8 @@ class QuantityScanner:
 
     def scan(self, text: str, masked: str) -> list[Quantity]:
         """Quantities in ``text``; ``masked`` is ``text`` with non-numbers blanked."""
+        if self._start.search(masked) is None:
+            return []  # most messages: not one numeral
         found: list[Quantity] = []
         for m in self._token.finditer(masked):
             if found and m.start() < found[-1].unit_end:
@@ -373,8 +378,7 @@ class QuantityScanner:
                 if q.scale > 1 and prev.scale == 1 and low * q.scale <= q.value:
                     low *= q.scale
                 if low < q.value:
-                    out[-1] = replace(
-                        q,
+                    out[-1] = q._replace(
                         start=prev.start,
                         low=low,
                         high=q.value,
