@@ -60,6 +60,8 @@ class IntentScorer:
             if spec.implied_by_slots
         ]
         self._exact = vocab.exact
+        #: every combo's first words: a message with none of them needs no combo check
+        self._combo_firsts = frozenset(w for c in self._combos for w in c[1])
 
     def rank(
         self,
@@ -75,9 +77,10 @@ class IntentScorer:
         """
         scores: dict[str, float] = {}
         counted: set[tuple[str, str]] = set()
+        negatable = self._negatable
         for m in mentions:
             for intent, weight in m.term.intents:
-                if m.negated and intent in self._negatable:
+                if m.negated and intent in negatable:
                     continue
                 key = (intent, m.term.text)
                 if key in counted:
@@ -86,15 +89,24 @@ class IntentScorer:
                 scores[intent] = scores.get(intent, 0.0) + weight
         for intent, weight in self._exact.get(core, ()) or self._exact.get(text, ()):
             scores[intent] = scores.get(intent, 0.0) + weight
-        for intent, first, then, max_gap, weight in self._combos:
-            if _combo_found(text, mentions, first, then, max_gap):
-                scores[intent] = scores.get(intent, 0.0) + weight
-        for intent, needed, weight in self._implied:
-            if any(slot in slots for slot in needed):
-                scores[intent] = scores.get(intent, 0.0) + weight
+        if mentions and not self._combo_firsts.isdisjoint([m.term.text for m in mentions]):
+            for intent, first, then, max_gap, weight in self._combos:
+                if _combo_found(text, mentions, first, then, max_gap):
+                    scores[intent] = scores.get(intent, 0.0) + weight
+        if slots:
+            for intent, needed, weight in self._implied:
+                if any(slot in slots for slot in needed):
+                    scores[intent] = scores.get(intent, 0.0) + weight
+        if not scores:
+            return ()
+        if len(scores) == 1:
+            ((intent, score),) = scores.items()
+            return (intent,) if score > 0 else ()
+        order = self._order
+        last = len(order)
         ranked = sorted(
             (i for i, s in scores.items() if s > 0),
-            key=lambda i: (-scores[i], self._order.get(i, len(self._order))),
+            key=lambda i: (-scores[i], order.get(i, last)),
         )
         return tuple(ranked)
 
