@@ -568,6 +568,46 @@ CASES = [
     case("系统给我批了三千", absent={"amount"}),
     case("一万不够用 能多批点吗", absent={"amount"}),
     case("合作银行贷起步就五万吗", absent={"amount"}),
+    # --- slot phrasings, second round: stories and questions that state no fact -----
+    # someone else's hours or papers, a job a scammer dresses up, a scam's student account
+    case("人工客服几点上班啊", absent={"identity"}),
+    case("对方发了张工作证给我看", absent={"identity"}),
+    case("中介说能把工作和收入包装一下", absent={"identity"}),
+    case("有人说我的学生账号要注销", absent={"identity"}),
+    case("我是上班族", slots={"identity": "employee"}),
+    # a fee's name, a house to buy, a material asked about or unknown
+    case("说要交财产证明金才能放款", absent={"materials"}),
+    case("贷款能买新房吗", absent={"materials"}),
+    case("我有套新房", slots={"materials": ["property"]}),
+    case("个体户借款需要营业执照吗", slots={"identity": "business_owner"}, absent={"materials"}),
+    case("公积金不知道有没有交", absent={"materials"}),
+    # money advanced, handed over, missing or overpaid; a service number; 能借几千 asked
+    case("已经垫进去三万了", absent={"amount"}),
+    case("先给了他八千", absent={"amount"}),
+    case("他说还差两千才能放款", absent={"amount"}),
+    case("卡里少了五千块", absent={"amount"}),
+    case("这个月多还了两百", absent={"amount"}),
+    case("事成之后分我八百", absent={"amount", "pay_score"}),
+    case("12306怎么买票", absent={"amount"}),
+    case("我这样能借几万", absent={"amount"}),
+    case("我想借几千", slots={"amount": 9000}),
+    # instalments unpaid are a current overdue, not a loan term
+    case("信用卡还有三期没还", slots={"overdue": "current"}, absent={"months"}),
+    # a certificate, a record to delete, on-time repayment as a condition: no overdue
+    case("银行能开无逾期证明吗", absent={"overdue"}),
+    case("能帮我删除逾期记录吗", absent={"overdue"}),
+    case("一直按时还能提额吗", absent={"overdue"}),
+    case("是不是按时还款就行", absent={"overdue"}),
+    case("我一直按时还", slots={"overdue": "none"}),
+    # loans listed on the report are no inquiries
+    case("征信上有一笔贷款我不认识", absent={"inquiries_3m"}),
+    case("征信查了一次", slots={"inquiries_3m": 1}),
+    # how often asked, repayments counted, collection calls: no payment habit
+    case("微信支付多久付一次算活跃", absent={"payments_per_week"}),
+    case("一个月能还两次吗", absent={"payments_per_week"}),
+    case("催收电话每天打好几个", absent={"payments_per_week"}),
+    # a school year is no loan term
+    case("孩子上五年级了", absent={"months"}),
 ]
 
 
