@@ -113,6 +113,8 @@ class MeasureReader:
         self._lone_term = lone.get("term")
         self._habit = {s: frozenset(spec.habit) for s, spec in lex.slots.items() if spec.habit}
         self._habit_words = frozenset(w for words in self._habit.values() for w in words)
+        #: the words that give a message without numbers something to read (days ago, habits)
+        self._dated = frozenset(lex.days_ago_words) | self._habit_words
         self._apr_max = lex.apr_max
         self._daily_max = lex.daily_max
         self._daily_below = lex.daily_below
@@ -128,6 +130,9 @@ class MeasureReader:
         expecting: str | None,
     ) -> MeasureResult:
         """Fill numeric slots; see the module docstring for the rules."""
+        quantities = list(quantities)
+        if not quantities and self._dated.isdisjoint([m.term.text for m in mentions]):
+            return MeasureResult()  # most messages: no number, no date word, no habit word
         out = MeasureResult()
         clues = _Clues(
             rejection_context or expecting == "rejected_days_ago", calc_context, expecting
@@ -147,7 +152,6 @@ class MeasureReader:
                 periods.add((m.start, m.end))
                 if t.text in self._habit_words and not m.hypothetical:
                     habits.append(m)
-        quantities = list(quantities)
         if not quantities and not clues.days_words and not habits:
             return out
         if denied:
