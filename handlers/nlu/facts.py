@@ -9,7 +9,7 @@ where the first mention is the considered answer.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 from .lexicon import AnswerValue, SlotSpec
@@ -28,8 +28,14 @@ class FactResult:
     negated_values: defaultdict[str, set[str]] = field(default_factory=lambda: defaultdict(set))
 
 
-def read_facts(mentions: Iterable[Mention], specs: Mapping[str, SlotSpec]) -> FactResult:
+def read_facts(mentions: Sequence[Mention], specs: Mapping[str, SlotSpec]) -> FactResult:
     """Collect slot values from mentions, honouring negation and hypotheticals."""
+    for m in mentions:
+        t = m.term
+        if not m.hypothetical and (t.values or t.negatable or t.phrases):
+            break
+    else:
+        return FactResult()  # no word states a fact
     result = FactResult()
     candidates: defaultdict[str, list[AnswerValue]] = defaultdict(list)
     # set slots: the words that denied / stated each member (有社保 没公积金 keeps
