@@ -66,17 +66,23 @@ class AnswerReader:
             rf"^(?:{prefix or '(?!)'})?([1-9]|[{digits}])(?:{suffix or '(?!)'})?$"
         )
         self._max_choice = lex.menu_max_choice
+        #: the longest text the menu pattern can match (a prefix, one digit, a suffix)
+        self._menu_max = (
+            max(map(len, lex.menu_prefixes), default=0)
+            + 1
+            + max(map(len, lex.menu_suffixes), default=0)
+        )
 
     def read(self, text: str, clauses: Clauses) -> BareAnswer:
         """Yes/no and menu choice of a normalised message."""
         core = self._core(text)
         s, e = clauses.first_segment()
-        first = self._core(text[s:e])
+        first = core if s == 0 and e == len(text) else self._core(text[s:e])
         yes_no = self._polarity(core)
         if yes_no is None and first != core:
             yes_no = self._polarity(first)
         choice = None
-        m = self._menu.match(core)
+        m = self._menu.match(core) if len(core) <= self._menu_max else None
         if m:
             n = m.group(1)
             value = int(n) if n.isdigit() else self._digit_values[n]
