@@ -14,8 +14,9 @@ only 社保.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from functools import partial
 from operator import attrgetter
-from typing import Final, NamedTuple
+from typing import Any, Final, NamedTuple
 
 from .normalize import Clauses
 from .trie import Hit
@@ -36,6 +37,8 @@ class Mention(NamedTuple):
 
 
 _start: Final = attrgetter("start")
+#: a Mention from a 6-tuple without NamedTuple's Python-level __new__ (one per word found)
+_mention: Final[Any] = partial(tuple.__new__, Mention)
 
 
 def _meaningful(t: Term) -> bool:
@@ -59,8 +62,11 @@ def resolve_mentions(
     n = len(selected)
     if not n:
         return []
-    where = clauses.index
-    clause = [where(h.start) for h in selected]
+    if len(clauses.spans) == 1:
+        clause = [0] * n  # one clause: most messages
+    else:
+        where = clauses.index
+        clause = [where(h.start) for h in selected]
     negated = [False] * n
     asked = [False] * n
     extra: list[Mention] = []
@@ -108,7 +114,8 @@ def resolve_mentions(
         for i, c in enumerate(clause):
             if c in hypothetical:
                 asked[i] = True  # a hypothetical clause states nothing either
-    out = list(map(Mention, *zip(*selected), clause, negated, asked))
+    # (start, end, term) of each hit + its clause and flags, as one tuple per mention
+    out: list[Mention] = list(map(_mention, zip(*zip(*selected), clause, negated, asked)))
     if extra:
         out.extend(
             Mention(e.start, e.end, e.term, e.clause, True, e.clause in hypothetical) for e in extra

@@ -159,6 +159,8 @@ class Clauses:
 
     def index(self, pos: int) -> int:
         """The clause that contains position ``pos``."""
+        if len(self._starts) == 1:
+            return 0
         return max(bisect.bisect_right(self._starts, pos) - 1, 0)
 
     def span_of(self, pos: int) -> tuple[int, int]:
