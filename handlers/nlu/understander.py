@@ -69,6 +69,8 @@ _NOTHING: Final = Understanding()
 #: user. Where the rules saw a scam, the model tells the warning from the aftermath.
 RULES_ONLY: Final = frozenset({"scam", "scam_aftermath"})
 _ALTERNATIVES: Final = 3
+#: What the privacy masking leaves of a number: digits around a run of asterisks.
+_MASKED: Final = re.compile(r"[0-9a-z]*\*{2,}[0-9a-z]*")
 #: Cross-validated on the training split: from 0.5 the model's scam readings add a point
 #: of accuracy and no false alarm (rules only 88.5 %, from 0.9 88.7 %, from 0.5 89.5 %).
 SCAM_FROM: Final = 0.5
@@ -126,9 +128,15 @@ class Understander:
         """Below this confidence a model reading deserves a clarifying question."""
         return self.model.threshold if self.model is not None else 0.0
 
+    def _prepared(self, text: str) -> str:
+        """Normalised, and what the privacy masking left of a number (138****5678) blanked:
+        it is no quantity."""
+        s = self._normalize(text)
+        return _MASKED.sub("*", s) if "**" in s else s
+
     def normalized(self, text: str) -> str:
         """The text as the rules and the model read it: normalised, typos repaired."""
-        s = self._normalize(text)
+        s = self._prepared(text)
         every = self._vocab.index.scan(s)
         return self._fuzzy(s, every)
 
@@ -154,7 +162,7 @@ class Understander:
             bare reply ("六百八", "两次", "没有", "是的") can be read as its value.
             Unknown field names are ignored.
         """
-        s = self._normalize(text)
+        s = self._prepared(text)
         if not s.strip():
             return _NOTHING
         every = self._vocab.index.scan(s)

@@ -45,6 +45,8 @@ CASES = [
     case("微利贷怎么申请", "eligibility", products=("weilidai",)),  # typo table
     case("开通微粒贷要什么条件？？？", "requirements"),
     case("We2000和微粒贷哪个好开", "product_info", products=("we2000", "weilidai")),
+    case("W2000能开吗", "eligibility", products=("we2000",), absent={"amount"}),  # not ¥2000
+    case("我的手机号138****5678，日利率多少", "rates", absent={"amount"}),  # masked: no number
     case("能借钱吗", "eligibility"),
     case("在哪开通", "channels"),
     case("找不到入口", "channels"),
