@@ -178,31 +178,34 @@ class Classifier:
             self.threshold: Final[float] = float(artifact["threshold"])
             self.examples_sha256: Final[str] = str(artifact["examples_sha256"])
             rows: Sequence[Sequence[Any]] = artifact["rows"]
-            # n-gram -> its row in _weights_b, counted from 1: row 0 is never looked up,
-            # so ``filter(None, ...)`` drops the unknown n-grams at C speed
-            self._vocab: dict[str, int] = {str(r[0]): i for i, r in enumerate(rows, 1)}
             self._idf = np.array([float(r[1]) for r in rows], dtype=np.float64)
             weights = np.array([r[2] for r in rows], dtype=np.float64)
             self._intercepts = np.array(artifact["intercepts"], dtype=np.float64)
+            grams = [str(r[0]) for r in rows]
         except (KeyError, TypeError, IndexError, ValueError) as exc:
             if isinstance(exc, ModelError):
                 raise
             raise ModelError(f"malformed model artifact: {exc!r}") from exc
         n_classes = len(self.classes)
-        if len(self._vocab) != len(rows):
+        if len(set(grams)) != len(rows):
             raise ModelError("duplicate n-gram in the model's vocabulary")
         if weights.shape != (len(rows), n_classes) or self._intercepts.shape != (n_classes,):
             raise ModelError(
                 f"model shapes disagree: {weights.shape} weights, "
                 f"{self._intercepts.shape} intercepts, {n_classes} classes"
             )
-        # an unused row 0, the n-grams' rows, and the intercepts as one more row,
-        # always taken with weight 1
+        # Row 0 holds the intercepts, always taken with weight 1; the n-grams follow from
+        # row 1 (so ``filter(None, ...)`` drops the unknown ones at C speed), the commonest
+        # (lowest idf) first: the rows a message gathers then sit close together, in fewer
+        # cache lines than in the artifact's alphabetical order.  Only where a row is
+        # stored changes, not what is summed in which order.
+        hot = np.argsort(self._idf, kind="stable").tolist()
+        self._vocab: dict[str, int] = {grams[j]: i for i, j in enumerate(hot, 1)}
         self._weights_b: npt.NDArray[np.float64] = np.ascontiguousarray(
-            np.vstack([np.zeros((1, n_classes)), weights, self._intercepts])
+            np.vstack([self._intercepts[np.newaxis, :], weights[hot]])
         )
-        self._bias_row = len(rows) + 1
-        self._idf_list: list[float] = [0.0, *self._idf.tolist()]
+        self._bias_row = 0
+        self._idf_list: list[float] = [0.0, *self._idf[hot].tolist()]
         self._index = {c: i for i, c in enumerate(self.classes)}
 
     @classmethod
