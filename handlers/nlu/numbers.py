@@ -146,6 +146,11 @@ class QuantityScanner:
 
     # --- public ---------------------------------------------------------
 
+    def possible(self, text: str) -> bool:
+        """Whether ``text`` has a character a number can start with (else :meth:`scan` finds
+        nothing, masked or not: the caller may skip masking too)."""
+        return self._start.search(text) is not None
+
     def scan(self, text: str, masked: str) -> list[Quantity]:
         """Quantities in ``text``; ``masked`` is ``text`` with non-numbers blanked."""
         if self._start.search(masked) is None:
