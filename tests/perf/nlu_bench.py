@@ -2,7 +2,7 @@
 
 Run: ``python -m tests.perf.nlu_bench [--rounds 7]``
 
-Reads every labelled example (``knowledge/data/nlu/examples``: ~1,700 realistic
+Reads every labelled example (``knowledge/data/nlu/examples``: thousands of realistic
 messages, short and long, with numbers, typos and emoji) with two Understanders
 built once: rules only (``model=False``) and the shipped one (rules + model).
 Each message is timed alone (``perf_counter_ns`` around one ``understand`` call)
