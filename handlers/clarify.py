@@ -40,7 +40,7 @@ def _unsure(turn: Turn) -> bool:
 
     Unsure: the model decided, below its cross-validated threshold, and its best reading
     is a topic (not "only facts" or off-topic: gibberish and chit-chat have their own
-    class, ``out_of_scope``, and get the plain "没看懂").
+    class, ``out_of_scope``, and get the plain not-understood answer).
     """
     u = turn.understanding
     return (

@@ -14,8 +14,8 @@ the README's understanding section):
 * The rules' reading *stands* (``source="rules"``, confidence 1.0, the model
   not consulted) where rules are right by construction: a scam pattern or
   scam word, a menu number, a bare answer to the question just asked (or a
-  bare 是的 / 不是 with nothing else read), a whole-message exact phrase
-  (你好, 人工, 菜单).
+  bare yes or no with nothing else read), a whole-message exact phrase
+  (a greeting, the human or the menu command).
 * Otherwise the intent model's reading *leads* (``source="model"``,
   confidence = its probability, ``alternatives`` = its top three).  It reads
   the character n-grams of the normalised text *and* what the rules found
@@ -37,10 +37,10 @@ from __future__ import annotations
 
 import re
 import threading
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from types import MappingProxyType
-from typing import Final
+from typing import Any, Final
 
 from .answers import AnswerReader
 from .classifier import Classifier, model_text, number_pattern, rule_tags
@@ -63,6 +63,9 @@ _NUMBER_KINDS: Final = frozenset(
     {"score", "count", "frequency", "duration", "periods", "money", "term", "rate", "days_ago"}
 )
 _NOTHING: Final = Understanding()
+#: shared empty values for the Understanding's fields (read-only, so one serves all)
+_NO_MAP: Final[Mapping[str, Any]] = MappingProxyType({})
+_NO_NAMES: Final[frozenset[str]] = frozenset()
 
 #: Scam readings: the rules' (patterns and words), or the model's from :data:`SCAM_FROM`
 #: only, since a guess that a plain "the money arrived" is a scam would alarm an honest
@@ -174,7 +177,11 @@ class Understander:
         mentions = resolve_mentions(
             selected, every, s, clauses, self._max_gap, self.lexicon.negation_tail
         )
-        quantities = self._scanner.scan(s, _mask(s, selected, self._vocab.numeric_chars))
+        quantities = (
+            self._scanner.scan(s, _mask(s, selected, self._vocab.numeric_chars))
+            if self._scanner.possible(s)
+            else []  # no character a number starts with: nothing to mask or scan
+        )
 
         facts = read_facts(mentions, self.lexicon.slots)
         mentioned = {intent for m in mentions for intent, _ in m.term.intents}
@@ -267,19 +274,27 @@ class Understander:
         return Understanding(
             intents=intents,
             slots=MappingProxyType(slots),
-            negated=frozenset(negated),
+            negated=frozenset(negated) if negated else _NO_NAMES,
             negated_values=MappingProxyType(
                 {k: frozenset(v) for k, v in facts.negated_values.items() if v}
-            ),
+            )
+            if facts.negated_values
+            else _NO_MAP,
             yes_no=answer.yes_no,
             skip=skip,
             choice=choice,
-            ranges=MappingProxyType({k: v for k, v in measured.ranges.items() if k in slots}),
-            approximate=frozenset(a for a in measured.approximate if a in slots),
+            ranges=MappingProxyType({k: v for k, v in measured.ranges.items() if k in slots})
+            if measured.ranges
+            else _NO_MAP,
+            approximate=frozenset(a for a in measured.approximate if a in slots)
+            if measured.approximate
+            else _NO_NAMES,
             scam_patterns=scams,
             out_of_range=MappingProxyType(
                 {k: v for k, v in out_of_range.items() if k not in slots}
-            ),
+            )
+            if out_of_range
+            else _NO_MAP,
             products=products,
             third_party=_found(self._third_party, s),
             first_person=_found(self._first_person, s),
