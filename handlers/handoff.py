@@ -22,7 +22,7 @@ While handed off (:attr:`Flow.HANDOFF`) the user's messages go to the person, ex
   :data:`HANDOFF_SECONDS` after the request.
 
 Back without having talked to a person, the user resumes the flow and question they
-left; after a conversation with an agent, the bot starts from idle. "你是机器人吗"
+left; after a conversation with an agent, the bot starts from idle. "Are you a robot?"
 (``bot_identity``) is answered honestly and never transfers.
 """
 
@@ -186,7 +186,7 @@ def router_for(rest: Router) -> Router:
 
     @router.on(Kind.TEXT, when=_intent("bot_identity"))
     async def bot_identity(turn: Turn) -> Outcome:
-        """你是机器人吗: yes, an automatic assistant; a person is one 转人工 away."""
+        """"Are you a robot?": yes, an automatic assistant; a person is one request away."""
         return turn.stay(Say("bot_identity"), *resume_says(turn))
 
     @router.on(Kind.TEXT, when=_intent("end_handoff"))

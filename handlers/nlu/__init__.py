@@ -5,7 +5,7 @@ Usage::
     from wxloan.handlers.nlu import Understander
 
     nlu = Understander()  # once, at start-up (~15 ms after the imports)
-    u = nlu.understand("支付分六百八，没有逾期", expecting=None)
+    u = nlu.understand(text, expecting=None)  # text: "pay score 680, never overdue"
     u.intents, u.slots["pay_score"], u.slots["overdue"]  # (), 680, "none"
     nlu.understand("两次", expecting="inquiries_3m").slots  # {"inquiries_3m": 2}
 

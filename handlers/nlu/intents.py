@@ -2,7 +2,7 @@
 
 Each distinct keyword adds its weight once (strong 2, normal 1, weak 0.5,
 times the intent's own weight, which is lower for small talk so that
-"谢谢，那被拒了怎么办" ranks ``rejection`` before ``thanks``).  A whole-message
+"thanks, and what if I was rejected?" ranks ``rejection`` before ``thanks``).  A whole-message
 match (``在吗``, ``?``) adds 3; a combo such as 学生 followed by 能/可以
 marks a question *about* a group; some intents are implied by slots
 (an amount and a term imply ``calculator``).  Ties go to the intent listed

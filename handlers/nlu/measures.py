@@ -410,7 +410,7 @@ def to_slot_value(value: Decimal) -> int:
 def _bare_date(
     clauses: Clauses, mentions: Sequence[Mention], quantities: Sequence[Quantity]
 ) -> bool:
-    """两周前 / 上上周吧 / 半个月前申请的: one date said almost alone (the date the bot asks)."""
+    """One date said almost alone ("two weeks ago"): the date the bot asks for."""
     dates = [
         (m.start, m.end)
         for m in mentions
@@ -430,7 +430,7 @@ def _bare_date(
 def _without_frequencies(
     quantities: list[Quantity], periods: set[tuple[int, int]], clauses: Clauses
 ) -> list[Quantity]:
-    """Drop the 一周 of 一周用三四次: a frequency word before a count is no duration."""
+    """Drop the "a week" of "three times a week": a frequency word before a count is no duration."""
     out: list[Quantity] = []
     for i, q in enumerate(quantities):
         nxt = quantities[i + 1] if i + 1 < len(quantities) else None

@@ -129,7 +129,7 @@ def _clause_ends(text: str, pos: int, clause_end: int, tail: str) -> bool:
 
 
 def _spread(selected: Sequence[Hit[Term]], clause: list[int], negated: list[bool], last: int) -> None:
-    """社保、公积金都没有: 都/也 negates every same-slot word before it in the clause."""
+    """"Neither social security nor a fund": 都/也 negates each same-slot word before it."""
     slots = set(selected[last].payload.negatable)
     here = clause[last]
     for j in range(last - 1, -1, -1):

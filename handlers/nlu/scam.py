@@ -4,7 +4,7 @@ Some words give a scam away on their own (解冻费, 安全账户, 刷流水).
 Others are innocent alone and damning together: 手续费 is a fair question,
 先交手续费才能放款 is the advance-fee scam.  Those are lexicon *pairs*: a
 word from ``a`` and one from ``b`` within ``window`` characters.  Negation
-is ignored on purpose: "他没说要交保证金吗" still deserves the warning.
+is ignored on purpose: "didn't he ask for a deposit?" still deserves the warning.
 
 The pair words (hundreds of them, in over a dozen pairs) are found in one
 Aho-Corasick pass over the message (``pyahocorasick``, in C), not one search per
