@@ -100,16 +100,19 @@ def _wait_healthy(port: int, timeout: float = 30.0) -> float:
 
 
 @contextlib.contextmanager
-def _server(kind: str, db_path: Path, workers: int = 1, cores: str = "0") -> Iterator[
+def _server(kind: str, db_path: Path, workers: int = 1, cores: str = "0",
+            extra_env: dict[str, str] | None = None) -> Iterator[
         tuple[int, subprocess.Popen[bytes], float]]:
     port = _free_port()
     env = {**os.environ, "WECHAT_TOKEN": TOKEN, "WECHAT_APP_ID": APP_ID,
            "WECHAT_ENCODING_AES_KEY": AES_KEY, "WXLOAN_DB": str(db_path),
-           "PYTHONUNBUFFERED": "1"}
+           "PYTHONUNBUFFERED": "1", **(extra_env or {})}
     if kind == "echo":
         cmd = [sys.executable, "-m", "tests.perf.echo_server", "--port", str(port)]
     else:
-        cmd = [sys.executable, "-m", "wxloan", "serve", "--port", str(port)]
+        # "staged": the same server with per-stage counters (tests/perf/stages.py)
+        launcher = "tests.perf.stages" if kind == "staged" else "wxloan"
+        cmd = [sys.executable, "-m", launcher, "serve", "--port", str(port)]
         if workers > 1:
             cmd += ["--workers", str(workers)]
     log = open(db_path.with_suffix(".log"), "wb")  # noqa: SIM115
@@ -158,12 +161,13 @@ def _wrk(port: int, requests_file: Path, duration: int, connections: int) -> dic
 
 
 def one_run(label: str, kind: str, tmp: Path, args: argparse.Namespace, *,
-            db_path: Path | None = None, workers: int = 1, cores: str = "0") -> RunResult:
+            db_path: Path | None = None, workers: int = 1, cores: str = "0",
+            extra_env: dict[str, str] | None = None) -> RunResult:
     db_path = db_path or tmp / f"{label.replace(' ', '_')}-{time.monotonic_ns()}.db"
     requests_file = tmp / "requests.txt"
     count = generate(requests_file, users=args.users, token=TOKEN, app_id=APP_ID,
                      aes_key=AES_KEY, mode=args.mode, limit=args.requests)
-    with _server(kind, db_path, workers, cores) as (port, proc, startup):
+    with _server(kind, db_path, workers, cores, extra_env) as (port, proc, startup):
         pids = _children(proc.pid)
         rss_before = _rss_mb(pids)
         stats = _wrk(port, requests_file, args.duration, args.connections)
@@ -192,6 +196,8 @@ def main() -> None:
     parser.add_argument("--requests", type=int, default=200000)
     parser.add_argument("--growth", action="store_true",
                         help="compare 1,000,000 stored messages with an empty database")
+    parser.add_argument("--stages", action="store_true",
+                        help="also run once with per-stage counters and print the table")
     parser.add_argument("--workers", type=int, default=0,
                         help="compare N worker processes (on both cores) with 1")
     args = parser.parse_args()
@@ -233,6 +239,29 @@ def main() -> None:
             project.append(one_run(f"wxloan {args.mode}", "bot", tmp, args))
         print(f"wxloan ÷ echo baseline = {_ratio(project, base):.2f}")
         print(json.dumps({"mode": args.mode, "ratio": round(_ratio(project, base), 3)}))
+        if args.stages:
+            _stage_run(tmp, args, project)
+
+
+def _stage_run(tmp: Path, args: argparse.Namespace, plain: list[RunResult]) -> None:
+    """One more run with per-stage counters; print µs per message for each stage."""
+    from tests.perf.stages import table
+
+    totals = tmp / "stages.json"
+    staged = one_run(f"wxloan {args.mode} staged", "staged", tmp, args,
+                     extra_env={"WXLOAN_STAGE_TIMES": str(totals)})
+    data = json.loads(totals.read_text())
+    messages = int(data["messages"])
+    print(f"\nper-stage CPU, µs per message ({messages:,} messages; the counters cost "
+          f"{1 - staged.rps / statistics.mean(r.rps for r in plain):.0%} of the req/s):")
+    for name, micros in table(data["ns"], messages):
+        print(f"  {name:<48} {micros:8.1f}")
+    calls = ", ".join(f"{k} {v / messages:.2f}" for k, v in sorted(data["calls"].items()))
+    print(f"  calls per message: {calls}")
+    for generation in ("gc0", "gc1", "gc2"):
+        n = data["calls"].get(generation, 0)
+        if n:
+            print(f"  {generation}: {n} collections, {data['ns'][generation] / n / 1000:.0f} µs each")
 
 
 if __name__ == "__main__":
