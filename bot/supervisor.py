@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import logging
 import multiprocessing
 import multiprocessing.connection
@@ -107,6 +108,7 @@ async def _serve_app(
     try:
         for sock in sockets:
             await web.SockSite(runner, sock).start()
+        _tune_collector()
         on_ready()
         await stop.wait()
     finally:
@@ -121,6 +123,25 @@ def run_single(settings: Settings, sockets: list[socket.socket]) -> int:
     )
     log.info("stopped", extra={"fields": {"signal": stopped_by}})
     return 0
+
+
+#: Allocations between two young collections (CPython's default is 700). Each young
+#: collection walks every young object still alive, and under load that is mostly the
+#: in-flight requests, whatever the threshold; so collecting less often costs less in all.
+GC_YOUNG_THRESHOLD = 20_000
+
+
+def _tune_collector() -> None:
+    """Keep the garbage collector out of the turns' way (measured: “Performance”, README).
+
+    Everything built at start-up (knowledge base, lexicon, intent model, templates) lives
+    as long as the process, yet every full collection walked all of it again: it is
+    frozen out of the collector's view. And young collections run less often.
+    """
+    gc.collect()
+    gc.freeze()
+    _, older, oldest = gc.get_threshold()
+    gc.set_threshold(GC_YOUNG_THRESHOLD, older, oldest)
 
 
 def _set_parent_death_signal() -> None:
