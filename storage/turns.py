@@ -22,6 +22,8 @@ import sqlite3
 from collections import OrderedDict
 from typing import Any, Generic, TypeVar
 
+import orjson
+
 from .engine import Engine
 from .models import (
     Claim,
@@ -224,8 +226,8 @@ def _load_session(conn: sqlite3.Connection, openid: str) -> Session | None:
         openid=openid,
         flow=flow,
         step=step,
-        slots=json.loads(slots) if slots else {},
-        pending_pages=json.loads(pages) if pages else [],
+        slots=orjson.loads(slots) if slots else {},
+        pending_pages=orjson.loads(pages) if pages else [],
         updated_at=updated_at,
         version=version,
     )
@@ -259,8 +261,16 @@ def _count_late(conn: sqlite3.Connection, msg_key: str, openid: str, now: float)
     return int(row[0])
 
 
+#: The session codec: the JSON ``json.dumps(value, ensure_ascii=False, separators=(",", ":"),
+#: default=str)`` wrote, ~10x faster (orjson). Dates, datetimes and dataclasses still go
+#: through ``str`` as before, and non-string keys become strings, as ``json`` makes them.
+_ORJSON_OPTIONS = (
+    orjson.OPT_NON_STR_KEYS | orjson.OPT_PASSTHROUGH_DATETIME | orjson.OPT_PASSTHROUGH_DATACLASS
+)
+
+
 def _dumps(value: Any) -> str:
-    return json.dumps(value, ensure_ascii=False, separators=(",", ":"), default=str)
+    return orjson.dumps(value, default=str, option=_ORJSON_OPTIONS).decode()
 
 
 class _StaleSession(Exception):
