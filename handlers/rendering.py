@@ -36,6 +36,19 @@ def _percent(value: Any, digits: int = 2) -> str:
     return f"{text}%"
 
 
+class _Environment(Environment):
+    """Jinja's environment with each template's globals as one plain dict.
+
+    Jinja chains a template's globals to the environment's (a ``ChainMap``), so that
+    globals added later still show; ours are all set before the first template loads, and
+    every render and every ``{% import %}`` looked names up through the chain in Python
+    (a fifth of the cost of the short templates, measured).
+    """
+
+    def make_globals(self, d: Mapping[str, Any] | None) -> Any:
+        return {**self.globals, **(d or {})}
+
+
 _PRIMITIVES = (str, int, float, bool, type(None))
 #: Rendered texts remembered for contexts made only of plain values and stable objects.
 MEMO_SIZE = 2048
@@ -50,7 +63,7 @@ class Renderer:
     """
 
     def __init__(self, template_dir: Path = TEMPLATE_DIR) -> None:
-        self.env = Environment(
+        self.env = _Environment(
             loader=FileSystemLoader(str(template_dir)),
             undefined=StrictUndefined,
             autoescape=False,
