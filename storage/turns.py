@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+from abc import ABC, abstractmethod
 import json
 import sqlite3
 from collections import OrderedDict
@@ -36,7 +37,10 @@ from .models import (
 )
 from .privacy import mask_personal_data
 
-__all__ = ["RECENT_KEYS_SIZE", "SESSION_CACHE_SIZE", "Turns"]
+__all__ = [
+    "RECENT_KEYS_SIZE", "SESSION_CACHE_SIZE", "CachedTurns", "StaleSessionError", "Turns", "dumps",
+    "loads",
+]
 
 #: Sessions and recently answered message keys kept in memory per process (LRU). The
 #: cache only saves reads: every commit is still checked in SQLite (key and version), so a
@@ -86,18 +90,53 @@ def _copy(session: Session | None) -> Session | None:
     )
 
 
-class Turns:
-    """The per-message reads and writes of one store, and its caches (one per process)."""
+class CachedTurns(ABC):
+    """The per-message path of a store, with its caches (one per process).
 
-    def __init__(self, engine: Engine) -> None:
-        self._engine = engine
+    The caches and the order of cache and database updates are the same for every engine;
+    a subclass supplies the database side (:class:`Turns` for SQLite, ``PgTurns`` for
+    PostgreSQL), each turn's writes all-or-nothing and refused (:class:`StaleSessionError`)
+    when the session's version moved on.
+    """
+
+    def __init__(self) -> None:
         self._sessions: _Lru[str, Session | None] = _Lru(SESSION_CACHE_SIZE)
         self._recent: _Lru[str, str] = _Lru(RECENT_KEYS_SIZE)
+
+    # -- the database side ------------------------------------------------------------
+
+    @abstractmethod
+    async def _fetch_turn(self, msg_key: str, openid: str) -> tuple[str | None, Session | None]:
+        """The stored reply of ``msg_key`` (if answered) and the session of ``openid``."""
+
+    @abstractmethod
+    async def _commit_turn(self, record: TurnRecord) -> Commit:
+        """Write the turn (or report ``DUPLICATE``); raise :class:`StaleSessionError`."""
+
+    @abstractmethod
+    def _swap_reply(
+        self, msg_key: str, expected: str, claimed: str, now: float
+    ) -> asyncio.Future[tuple[bool, str | None]]:
+        """Start the compare-and-swap of the stored reply: (swapped, the reply stored now)."""
+
+    @abstractmethod
+    async def _count_late(self, msg_key: str, openid: str, now: float) -> int:
+        """Count one late delivery of ``msg_key``; how many there have been."""
+
+    @abstractmethod
+    async def _fetch_session(self, openid: str) -> Session | None:
+        """The stored session of ``openid``."""
+
+    @abstractmethod
+    async def _fetch_assessment(self, openid: str) -> StoredAssessment | None:
+        """The user's most recent assessment."""
+
+    # -- the per-message path -----------------------------------------------------------
 
     async def read_turn(self, msg_key: str, openid: str) -> Claim:
         """Look up ``msg_key``; if it is new, also the user's session.
 
-        Served from the in-process cache when possible, else read on the writer thread.
+        Served from the in-process cache when possible, else read from the database.
 
         :returns: ``DONE`` with the stored reply, or ``NEW`` with the session (or None).
         """
@@ -106,9 +145,7 @@ class Turns:
             return Claim(ClaimStatus.DONE, reply=reply)
         if openid in self._sessions:
             return Claim(ClaimStatus.NEW, session=_copy(self._sessions.get(openid)))
-        reply, session = await self._engine.query(
-            lambda conn: (_stored_reply(conn, msg_key), _load_session(conn, openid))
-        )
+        reply, session = await self._fetch_turn(msg_key, openid)
         if reply is not None:
             self._recent.put(msg_key, reply)
             return Claim(ClaimStatus.DONE, reply=reply)
@@ -116,14 +153,14 @@ class Turns:
         return Claim(ClaimStatus.NEW, session=session)
 
     async def finish_turn(self, record: TurnRecord) -> Commit:
-        """Store the reply, message log, session and profile atomically, in a group commit.
+        """Store the reply, message log, session and profile atomically.
 
         :returns: ``COMMITTED``; ``DUPLICATE`` with the reply another worker stored first;
             or ``STALE`` when the session changed since it was read (redo the turn).
         """
         try:
-            commit = await self._engine.write(lambda conn: _finish_turn(conn, record))
-        except _StaleSession:
+            commit = await self._commit_turn(record)
+        except StaleSessionError:
             self._sessions.pop(record.openid)
             return Commit(CommitStatus.STALE)
         if commit.status is CommitStatus.DUPLICATE:
@@ -154,9 +191,7 @@ class Turns:
         gets ``expected`` any more.
         """
         self._recent.put(msg_key, claimed)
-        swapped = self._engine.submit(
-            lambda conn: _swap_reply(conn, msg_key, expected, claimed, now), write=True
-        )
+        swapped = self._swap_reply(msg_key, expected, claimed, now)
         result: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
 
         def settled(done: asyncio.Future[tuple[bool, str | None]]) -> None:
@@ -183,17 +218,48 @@ class Turns:
 
         :returns: how many such deliveries there have been, this one included.
         """
-        return await self._engine.write(lambda conn: _count_late(conn, msg_key, openid, now))
+        return await self._count_late(msg_key, openid, now)
 
     async def load_session(self, openid: str) -> Session | None:
         """The stored session of ``openid``, read from the database (bypasses the cache)."""
-        session = await self._engine.read_or_query(lambda conn: _load_session(conn, openid))
+        session = await self._fetch_session(openid)
         self._sessions.put(openid, _copy(session))
         return session
 
-
     async def last_assessment(self, openid: str) -> StoredAssessment | None:
         """The user's most recent assessment (a verdict or a card), if any."""
+        return await self._fetch_assessment(openid)
+
+
+class Turns(CachedTurns):
+    """The per-message path on SQLite: reads and writes queued to the engine's writer."""
+
+    def __init__(self, engine: Engine) -> None:
+        super().__init__()
+        self._engine = engine
+
+    async def _fetch_turn(self, msg_key: str, openid: str) -> tuple[str | None, Session | None]:
+        return await self._engine.query(
+            lambda conn: (_stored_reply(conn, msg_key), _load_session(conn, openid))
+        )
+
+    async def _commit_turn(self, record: TurnRecord) -> Commit:
+        return await self._engine.write(lambda conn: _finish_turn(conn, record))
+
+    def _swap_reply(
+        self, msg_key: str, expected: str, claimed: str, now: float
+    ) -> asyncio.Future[tuple[bool, str | None]]:
+        return self._engine.submit(
+            lambda conn: _swap_reply(conn, msg_key, expected, claimed, now), write=True
+        )
+
+    async def _count_late(self, msg_key: str, openid: str, now: float) -> int:
+        return await self._engine.write(lambda conn: _count_late(conn, msg_key, openid, now))
+
+    async def _fetch_session(self, openid: str) -> Session | None:
+        return await self._engine.read_or_query(lambda conn: _load_session(conn, openid))
+
+    async def _fetch_assessment(self, openid: str) -> StoredAssessment | None:
         return await self._engine.read_or_query(lambda conn: _last_assessment(conn, openid))
 
 
@@ -269,12 +335,18 @@ _ORJSON_OPTIONS = (
 )
 
 
-def _dumps(value: Any) -> str:
+def dumps(value: Any) -> str:
+    """``value`` as the compact JSON every store keeps in its text columns."""
     return orjson.dumps(value, default=str, option=_ORJSON_OPTIONS).decode()
 
 
-class _StaleSession(Exception):
-    """Raised inside the job's savepoint so that the processed key is rolled back too."""
+#: the codec's reading side
+loads = orjson.loads
+
+
+class StaleSessionError(Exception):
+    """The session moved on since it was read: raised inside the turn's transaction (or
+    savepoint), so that the message key is rolled back with everything else."""
 
 
 def _finish_turn(conn: sqlite3.Connection, record: TurnRecord) -> Commit:
@@ -292,15 +364,15 @@ def _finish_turn(conn: sqlite3.Connection, record: TurnRecord) -> Commit:
     ).fetchone()
     current = None if row is None else int(row[0])
     if current != record.expected_version:
-        raise _StaleSession(record.openid)
-    profile = None if record.profile is None else _dumps(record.profile)
+        raise StaleSessionError(record.openid)
+    profile = None if record.profile is None else dumps(record.profile)
     conn.execute(
         "INSERT INTO users (openid, first_seen, last_seen, profile) VALUES (?, ?, ?, ?)"
         " ON CONFLICT(openid) DO UPDATE SET last_seen = excluded.last_seen,"
         " profile = COALESCE(excluded.profile, users.profile)",
         (record.openid, now, now, profile),
     )
-    meta = None if record.inbound_meta is None else _dumps(record.inbound_meta)
+    meta = None if record.inbound_meta is None else dumps(record.inbound_meta)
     rows = [
         (record.openid, "in", record.inbound_type,
          mask_personal_data(record.inbound_content).text, now, meta)
@@ -325,8 +397,8 @@ def _finish_turn(conn: sqlite3.Connection, record: TurnRecord) -> Commit:
                 record.openid,
                 session.flow,
                 session.step,
-                _dumps(session.slots),
-                _dumps(session.pending_pages),
+                dumps(session.slots),
+                dumps(session.pending_pages),
                 now,
                 (current or 0) + 1,
             ),
@@ -341,6 +413,6 @@ def _finish_turn(conn: sqlite3.Connection, record: TurnRecord) -> Commit:
         inputs, result = record.assessment
         conn.execute(
             "INSERT INTO assessments (openid, inputs, result, created_at) VALUES (?, ?, ?, ?)",
-            (record.openid, _dumps(inputs), _dumps(result), now),
+            (record.openid, dumps(inputs), dumps(result), now),
         )
     return Commit(CommitStatus.COMMITTED, version=None if session is None else (current or 0) + 1)

@@ -149,7 +149,7 @@ def install() -> None:
     turns.Turns.finish_turn = _timed_async("store (loop)", turns.Turns.finish_turn)
     engine._deliver = _timed("store (loop, results)", engine._deliver)
     engine._Writer._run_batch = _timed("store (writer)", engine._Writer._run_batch)
-    turns._dumps = _timed("session codec (writer)", turns._dumps)
+    turns.dumps = _timed("session codec (writer)", turns.dumps)
     turns.mask_personal_data = _timed("mask (writer)", turns.mask_personal_data)
     webhook_receive = webhook.channel_handlers
 
