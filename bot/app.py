@@ -15,7 +15,7 @@ import aiohttp
 from aiohttp import web
 
 from wxloan.handlers import DialogueServices, Router, build_dialogue, load_services
-from wxloan.storage import open_store
+from wxloan.storage import describe, open_database
 
 from .config import Settings
 from .channels import MINIPROGRAM, OFFICIAL_ACCOUNT, channels_from
@@ -64,13 +64,13 @@ def create_app(
     channels = channels_from(settings)
 
     async def storage_ctx(app: web.Application) -> AsyncIterator[None]:
-        store = await open_store(settings.db_path)
+        store = await open_database(settings.db_target, pool_size=settings.db_pool_size)
         app[STORE] = store
         history.bind(store)
         if store.applied_migrations:
             log.info(
                 "database migrated",
-                extra={"fields": {"db": str(settings.db_path),
+                extra={"fields": {"db": describe(settings.db_target),
                                   "migrations": store.applied_migrations}},
             )
         yield

@@ -20,7 +20,9 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import TextIO
 
-from wxloan.storage import NoDatabaseError, open_store, retention
+from wxloan.storage import (
+    NoDatabaseError, PostgresTarget, StorageError, open_store, parse_target, retention,
+)
 from wxloan.storage.store import ReadOnlyStore
 
 from .config import ENV_VARS, Settings
@@ -30,7 +32,7 @@ from wxloan.handlers import CHINA_TZ
 from .simulator.chat import COMMANDS as CHAT_COMMANDS
 from .simulator.chat import add_arguments as add_chat_arguments
 from .simulator.chat import run_chat
-from .startup import bind_sockets, check_db_path, migrate
+from .startup import DB_SETTING, bind_sockets, check_db_path, db_error, is_db_error, migrate
 from .supervisor import Supervisor, run_single
 
 __all__ = ["main"]
@@ -53,20 +55,21 @@ def _parser() -> argparse.ArgumentParser:
     serve = commands.add_parser("serve", help="serve the webhook (/wechat) and /healthz")
     serve.add_argument("--host", help="address to listen on (default 127.0.0.1)")
     serve.add_argument("--port", type=int, help="port to listen on (default 8080)")
-    serve.add_argument("--db", type=Path, help="SQLite file (default $WXLOAN_DB or ./wxloan.db)")
+    serve.add_argument("--db", help="SQLite file or postgresql:// URL (default $WXLOAN_DB or "
+                       "./wxloan.db)")
     serve.add_argument(
         "--workers", type=int, default=1,
         help="worker processes sharing the port (SO_REUSEPORT) and the database (default 1)",
     )
 
     stats = commands.add_parser("stats", help="users, messages and assessments, per day")
-    stats.add_argument("--db", type=Path, help="SQLite file (default $WXLOAN_DB)")
+    stats.add_argument("--db", help="SQLite file (default $WXLOAN_DB)")
     stats.add_argument("--days", type=int, default=14, help="days to list (default 14)")
     stats.add_argument("--json", action="store_true", help="print JSON instead of a table")
 
     transcript = commands.add_parser("transcript", help="one user's conversation (masked)")
     transcript.add_argument("openid", help="the user's openid")
-    transcript.add_argument("--db", type=Path, help="SQLite file (default $WXLOAN_DB)")
+    transcript.add_argument("--db", help="SQLite file (default $WXLOAN_DB)")
     transcript.add_argument("--limit", type=int, default=500, help="last N messages")
 
     chat = commands.add_parser(
@@ -115,7 +118,7 @@ def _parser() -> argparse.ArgumentParser:
         "the model's best guesses. --export FILE writes them as an example file to label.",
     )
     nlu_review.add_argument("--days", type=float, default=7, help="last N days (default 7)")
-    nlu_review.add_argument("--db", type=Path, help="SQLite file (default $WXLOAN_DB)")
+    nlu_review.add_argument("--db", help="SQLite file (default $WXLOAN_DB)")
     nlu_review.add_argument("--export", type=Path, metavar="FILE",
                             help="write the groups in the example-set format (*.yml)")
     nlu_review.add_argument("--thresholds", type=Path, metavar="FILE",
@@ -151,14 +154,27 @@ def _parser() -> argparse.ArgumentParser:
         "--older-than", type=float, required=True, metavar="DAYS",
         help="delete rows older than DAYS days (0 deletes everything and needs --yes)",
     )
-    purge.add_argument("--db", type=Path, help="SQLite file (default $WXLOAN_DB)")
+    purge.add_argument("--db", help="SQLite file (default $WXLOAN_DB)")
     purge.add_argument("--dry-run", action="store_true",
                        help="print how many rows per table would go; change nothing")
     purge.add_argument("--yes", action="store_true",
                        help="confirm --older-than 0 (delete every message, user and session)")
     purge.add_argument("--vacuum", action="store_true",
                        help="afterwards, shrink the file and print the bytes before/after")
+    migrate_db = commands.add_parser(
+        "migrate-db", help="copy a SQLite database into an empty PostgreSQL one",
+        description="Copies every table of a SQLite file (ids included) into a PostgreSQL "
+        "database in one transaction; the file is only read. Stop `wxloan serve` first.",
+    )
+    migrate_db.add_argument("--from", dest="source", required=True, metavar="PATH",
+                            help="the SQLite file")
+    migrate_db.add_argument("--to", dest="destination", required=True, metavar="URL",
+                            help="postgresql://USER[:PASSWORD]@HOST[:PORT]/DBNAME (empty)")
     return parser
+
+
+#: The commands that read the database and, so far, only from a SQLite file.
+_SQLITE_ONLY = frozenset({"stats", "transcript", "purge", "nlu review"})
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -166,8 +182,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
         settings = Settings.from_env()
-        if getattr(args, "db", None) is not None:
-            settings = settings.with_overrides(db_path=args.db)
+        settings = settings.with_database(getattr(args, "db", None))
+        command = " ".join(filter(None, (args.command, getattr(args, "nlu_command", None))))
+        if settings.database is not None and command in _SQLITE_ONLY:
+            raise ConfigError(
+                f"WXLOAN_DB / --db: `wxloan {command}` reads SQLite files only so far "
+                "(PostgreSQL serves `wxloan serve`)"
+            )
         configure_logging(settings.log_level)
         if args.command == "serve":
             return _serve(settings, args)
@@ -187,6 +208,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _nlu(settings, args)
         if args.command == "nlu" and args.nlu_command == "train":
             return _nlu_train(args)
+        if args.command == "migrate-db":
+            return _migrate_db(args.source, args.destination)
     except StartupError as exc:
         print(f"wxloan: {exc}", file=sys.stderr)
         return 2
@@ -207,14 +230,18 @@ def _serve(settings: Settings, args: argparse.Namespace) -> int:
             "WECHAT_TOKEN is not set: a generated token is for local use only, "
             "so --host must be 127.0.0.1 (set WECHAT_TOKEN to listen elsewhere)"
         )
-    check_db_path(settings.db_path)
+    if settings.database is None:
+        check_db_path(settings.db_path)
+    else:  # a bad URL, a refused connection or wrong credentials: one line, now
+        asyncio.run(migrate(settings.database))
     # One worker keeps these sockets; a supervisor only checks the port (each worker
     # binds its own with SO_REUSEPORT) and migrates once, before forking.
     sockets = bind_sockets(settings.host, settings.port)
     if workers > 1:
         for sock in sockets:
             sock.close()
-        asyncio.run(migrate(settings.db_path))
+        if settings.database is None:
+            asyncio.run(migrate(settings.db_path))
     if settings.token_generated:
         print(f"WECHAT_TOKEN is not set; generated a token for this run: {settings.token}")
         print("Listening on 127.0.0.1 only. Set WECHAT_TOKEN to connect a real account.")
@@ -226,6 +253,33 @@ def _serve(settings: Settings, args: argparse.Namespace) -> int:
     except WorkersFailed as exc:
         print(f"wxloan: {exc}", file=sys.stderr)
         return 1
+
+
+def _migrate_db(source: str, destination: str) -> int:
+    """``wxloan migrate-db``: copy a SQLite file into an empty PostgreSQL database."""
+    from wxloan.storage.postgres.transfer import TargetNotEmptyError, copy_sqlite_to_postgres
+
+    path, target = parse_target(source), parse_target(destination)
+    if not isinstance(path, Path):
+        raise ConfigError("--from: a SQLite file, not a PostgreSQL URL")
+    if not isinstance(target, PostgresTarget):
+        raise ConfigError("--to: a postgresql:// URL")
+    try:
+        copied = asyncio.run(copy_sqlite_to_postgres(path, target))
+    except NoDatabaseError:
+        raise ConfigError(f"--from: no database at {path}") from None
+    except TargetNotEmptyError as exc:
+        raise ConfigError(f"--to: {exc}; migrate into an empty database") from None
+    except StorageError as exc:
+        raise ConfigError(f"--from: {exc}") from None
+    except Exception as exc:
+        if is_db_error(target, exc):
+            raise ConfigError(str(db_error(target, exc)).replace(DB_SETTING, "--to")) from None
+        raise
+    for table, rows in copied.items():
+        print(f"{table:<18} {rows:>10,} rows")
+    print(f"copied {path} into {target.redacted()}")
+    return 0
 
 
 def _no_database(path: Path) -> ConfigError:

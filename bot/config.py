@@ -16,6 +16,8 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, TypeVar
 
+from wxloan.storage import PostgresTarget, Target, parse_target
+
 from .errors import ConfigError
 
 __all__ = ["DEFAULT_API_BASE", "ENV_VARS", "Settings"]
@@ -34,7 +36,8 @@ ENV_VARS: dict[str, str] = {
     "WXA_APP_SECRET": "mini-program AppSecret (answers go out through the API)",
     "WXA_ENCODING_AES_KEY": "mini-program EncodingAESKey (compatible/safe mode)",
     "WECHAT_API_BASE": f"WeChat API host (default {DEFAULT_API_BASE})",
-    "WXLOAN_DB": "SQLite database file (default ./wxloan.db)",
+    "WXLOAN_DB": "SQLite database file (default ./wxloan.db), or postgresql://USER[:PASSWORD]@HOST[:PORT]/DBNAME",
+    "WXLOAN_DB_POOL": "PostgreSQL only: connections each process keeps open (default 10)",
     "WXLOAN_REPLY_DEADLINE": "seconds before a slow reply is answered 'success' (default 4.5)",
     "WXLOAN_REPLAY_WINDOW": "max seconds between a request's timestamp and now (default 300)",
     "WXLOAN_SESSION_TTL": "idle seconds before a dialogue starts afresh (default 1800)",
@@ -81,6 +84,9 @@ class Settings:
     wxa_aes_key: str = field(default="", repr=False)
     api_base: str = DEFAULT_API_BASE
     db_path: Path = Path("wxloan.db")
+    #: set when the database is a PostgreSQL server (then ``db_path`` is not used)
+    database: PostgresTarget | None = field(default=None, repr=False)
+    db_pool_size: int = 10
     host: str = "127.0.0.1"
     port: int = 8080
     reply_deadline: float = 4.5
@@ -120,16 +126,30 @@ class Settings:
             wxa_app_secret=env.get("WXA_APP_SECRET", "").strip(),
             wxa_aes_key=env.get("WXA_ENCODING_AES_KEY", "").strip(),
             api_base=env.get("WECHAT_API_BASE", DEFAULT_API_BASE).strip().rstrip("/"),
-            db_path=Path(env.get("WXLOAN_DB", "wxloan.db")),
+            db_pool_size=_number(env, "WXLOAN_DB_POOL", "10", int),
             reply_deadline=_number(env, "WXLOAN_REPLY_DEADLINE", "4.5", float),
             replay_window=_number(env, "WXLOAN_REPLAY_WINDOW", "300", float),
             session_ttl=_number(env, "WXLOAN_SESSION_TTL", "1800", float),
             max_body_bytes=_number(env, "WXLOAN_MAX_BODY", "65536", int),
             log_level=env.get("WXLOAN_LOG_LEVEL", "INFO").upper(),
             token_generated=generated,
-        )
+        ).with_database(env.get("WXLOAN_DB", "wxloan.db"))
         settings.validate()
         return settings
+
+    def with_database(self, value: str | Path | None) -> Settings:
+        """A copy using the database ``value`` names (None: unchanged); see storage.target."""
+        if value is None:
+            return self
+        target = parse_target(value)
+        if isinstance(target, PostgresTarget):
+            return replace(self, database=target)
+        return replace(self, db_path=target, database=None)
+
+    @property
+    def db_target(self) -> Target:
+        """The database to open: the PostgreSQL server if one is set, else the SQLite file."""
+        return self.database if self.database is not None else self.db_path
 
     def with_overrides(self, **changes: Any) -> Settings:
         """A copy with the given fields replaced (flags override the environment)."""
@@ -184,6 +204,8 @@ class Settings:
             raise ConfigError("WXLOAN_SESSION_TTL must be positive")
         if not 1024 <= self.max_body_bytes <= 16 * 1024 * 1024:
             raise ConfigError("WXLOAN_MAX_BODY must be between 1024 and 16777216 bytes")
+        if not 1 <= self.db_pool_size <= 1000:
+            raise ConfigError("WXLOAN_DB_POOL must be between 1 and 1000 connections")
         if self.log_level not in {"DEBUG", "INFO", "WARNING", "ERROR"}:
             raise ConfigError("WXLOAN_LOG_LEVEL must be DEBUG, INFO, WARNING or ERROR")
         if not 0 < self.port < 65536:

@@ -6,7 +6,7 @@ from collections.abc import Callable
 
 from aiohttp import web
 
-from wxloan.storage import Store
+from wxloan.storage import StoreBackend
 
 from .config import Settings
 from .pipeline import Pipeline
@@ -14,7 +14,7 @@ from .pipeline import Pipeline
 __all__ = ["CLOCK", "PIPELINE", "REQUEST_ID", "SETTINGS", "STORE"]
 
 SETTINGS = web.AppKey("settings", Settings)
-STORE = web.AppKey("store", Store)
+STORE = web.AppKey("store", StoreBackend)
 PIPELINE = web.AppKey("pipeline", Pipeline)
 CLOCK: web.AppKey[Callable[[], float]] = web.AppKey("clock")
 

@@ -20,7 +20,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Protocol, runtime_checkable
 
-from wxloan.storage import Grant, Store
+from wxloan.storage import Grant, StoreBackend
 
 from .inbound import Inbound, Kind
 from .logs import user_ref
@@ -89,7 +89,7 @@ def _rule_for(inbound: Inbound) -> QuotaRule | None:
 class CustomerServiceSender:
     """Sends through ``message/custom/send`` within the quota ledger."""
 
-    def __init__(self, api: WeChatApi, store: Store, clock: Callable[[], float]) -> None:
+    def __init__(self, api: WeChatApi, store: StoreBackend, clock: Callable[[], float]) -> None:
         self.api = api
         self._store = store
         self._clock = clock

@@ -37,7 +37,7 @@ from wxloan.storage import (
     Grant,
     OutboundRecord,
     Session,
-    Store,
+    StoreBackend,
     TurnRecord,
     mask_personal_data,
 )
@@ -103,7 +103,7 @@ class _InFlight:
 class Pipeline:
     """Processes inbound messages: one :meth:`Dialogue.answer` call each, around it the store."""
 
-    store: Store
+    store: StoreBackend
     dialogue: Dialogue
     senders: Mapping[str, OutboundSender]
     reply_deadline: float

@@ -7,6 +7,7 @@ SQLite or asyncio. The checks run before anything is logged as serving.
 
 from __future__ import annotations
 
+import asyncio
 import errno
 import logging
 import os
@@ -14,12 +15,15 @@ import socket
 import sqlite3
 import tempfile
 from pathlib import Path
+from urllib.parse import urlsplit
 
-from wxloan.storage import open_store
+from wxloan.storage import PostgresTarget, Target, describe, open_database
 
 from .errors import StartupError
 
-__all__ = ["DB_SETTING", "bind_sockets", "check_db_path", "db_error", "migrate"]
+__all__ = [
+    "DB_SETTING", "bind_sockets", "check_db_path", "db_error", "is_db_error", "migrate",
+]
 
 log = logging.getLogger("wxloan.startup")
 
@@ -61,22 +65,43 @@ def check_db_path(path: Path) -> None:
     os.unlink(probe)
 
 
-def db_error(path: Path, exc: BaseException) -> StartupError:
-    """The one-line error for a database that failed to open (SQLite or the file system)."""
-    return StartupError(f"{DB_SETTING}: cannot open {path}: {_cause(exc)}")
+def db_error(target: Target, exc: BaseException) -> StartupError:
+    """The one-line error for a database that failed to open, never with its password."""
+    if isinstance(target, Path):
+        return StartupError(f"{DB_SETTING}: cannot open {target}: {_cause(exc)}")
+    cause = _cause(exc) if not isinstance(exc, TimeoutError) else "no answer in time"
+    password = urlsplit(target.url).password
+    if password:
+        cause = cause.replace(password, "***")
+    return StartupError(
+        f"{DB_SETTING}: cannot use {target.redacted()}: {type(exc).__name__}: {cause}"
+    )
 
 
-async def migrate(path: Path) -> None:
+def is_db_error(target: Target, exc: BaseException) -> bool:
+    """True for the errors a bad setting or an unreachable database raise on opening."""
+    if isinstance(target, Path):
+        return isinstance(exc, (sqlite3.Error, OSError))
+    import asyncpg  # only here when PostgreSQL is in use
+
+    return isinstance(exc, (OSError, asyncio.TimeoutError, ValueError, asyncpg.PostgresError,
+                            asyncpg.InterfaceError))
+
+
+async def migrate(target: Target, pool_size: int = 1) -> None:
     """Open the database once (creating it and applying migrations), then close it."""
     try:
-        store = await open_store(path)
-    except (sqlite3.Error, OSError) as exc:
-        raise db_error(path, exc) from None
+        store = await open_database(target, pool_size=pool_size)
+    except Exception as exc:
+        if is_db_error(target, exc):
+            raise db_error(target, exc) from None
+        raise
     try:
         if store.applied_migrations:
             log.info(
                 "database migrated",
-                extra={"fields": {"db": str(path), "migrations": store.applied_migrations}},
+                extra={"fields": {"db": describe(target),
+                                  "migrations": store.applied_migrations}},
             )
     finally:
         await store.close()

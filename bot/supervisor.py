@@ -27,7 +27,6 @@ import multiprocessing.connection
 import os
 import signal
 import socket
-import sqlite3
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -39,7 +38,7 @@ from aiohttp import web
 from .app import create_app
 from .config import Settings
 from .errors import ConfigError, StartupError, WorkersFailed
-from .startup import bind_sockets, check_db_path, db_error
+from .startup import bind_sockets, check_db_path, db_error, is_db_error
 
 __all__ = ["Supervisor", "log_serving", "run_single"]
 
@@ -71,7 +70,8 @@ def log_serving(settings: Settings, workers: int, pids: list[int]) -> None:
                 "api_base": settings.api_base,
                 "modes": modes,
                 "key_rotation": bool(settings.aes_key_previous),
-                "db": str(settings.db_path.resolve()),
+                "db": (settings.database.redacted() if settings.database is not None
+                       else str(settings.db_path.resolve())),
                 "reply_deadline_s": settings.reply_deadline,
                 "token": "generated" if settings.token_generated else "configured",
                 "workers": workers,
@@ -103,8 +103,10 @@ async def _serve_app(
     )
     try:
         await runner.setup()  # opens the database (the app's cleanup_ctx)
-    except (sqlite3.Error, OSError) as exc:
-        raise db_error(settings.db_path, exc) from None
+    except Exception as exc:
+        if is_db_error(settings.db_target, exc):
+            raise db_error(settings.db_target, exc) from None
+        raise
     try:
         for sock in sockets:
             await web.SockSite(runner, sock).start()
@@ -169,7 +171,8 @@ def _worker_process(settings: Settings, report_fd: int, inherited: list[int]) ->
         os.write(report_fd, (line.replace("\n", " ")[:500] + "\n").encode())
 
     try:
-        check_db_path(settings.db_path)
+        if settings.database is None:
+            check_db_path(settings.db_path)
         sockets = bind_sockets(settings.host, settings.port, reuse_port=True)
         asyncio.run(_serve_app(settings, sockets, lambda: report(str(pid))))
     except (StartupError, ConfigError) as exc:

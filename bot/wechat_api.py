@@ -25,7 +25,7 @@ from typing import Any
 
 import aiohttp
 
-from wxloan.storage import Store
+from wxloan.storage import StoreBackend
 
 __all__ = ["AGENT_CHECK_SECONDS", "ApiError", "ApiResult", "OnlineAgents", "WeChatApi"]
 
@@ -61,7 +61,7 @@ class WeChatApi:
         self,
         *,
         session: aiohttp.ClientSession,
-        store: Store,
+        store: StoreBackend,
         api_base: str,
         app_id: str,
         app_secret: str,
@@ -90,7 +90,9 @@ class WeChatApi:
         cached = await self._store.get_token(self.app_id)
         if cached and not force and cached[1] - TOKEN_MARGIN > self._clock():
             return cached[0]
-        async with self._refresh_lock:
+        # one refresh in flight in this process, and (PostgreSQL) across every node: the
+        # others wait, then find the new token in the shared cache
+        async with self._refresh_lock, self._store.token_refresh(self.app_id):
             cached = await self._store.get_token(self.app_id)
             now = self._clock()
             if cached and cached[1] - TOKEN_MARGIN > now:

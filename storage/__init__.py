@@ -1,9 +1,12 @@
-"""Durable state of wxloan: SQLite through sqlite-utils, on one owner thread.
+"""Durable state of wxloan: SQLite through sqlite-utils, on one owner thread, or PostgreSQL.
 
-Only this package writes SQL. :mod:`.store` is the façade; the concurrency design is in
-:mod:`.engine` (writer thread, group commit) and :mod:`.turns` (de-duplication, session
-versions).
+Only this package writes SQL. :mod:`.store` is the SQLite façade; the concurrency design is
+in :mod:`.engine` (writer thread, group commit) and :mod:`.turns` (de-duplication, session
+versions, the caches both engines share). :mod:`.postgres` is the same interface on a
+PostgreSQL server, for several nodes; :func:`open_database` opens whichever a setting names.
 """
+
+from pathlib import Path
 
 from .errors import NoDatabaseError, NoMetaError, StorageError, StoreClosedError
 from .interface import StoreBackend
@@ -21,6 +24,19 @@ from .models import (
 from .privacy import MaskResult, mask_personal_data
 from .reports import DayStats, LoggedMessage, ReadOnlyStore, StoreStats
 from .store import Store, open_store
+from .target import PostgresTarget, Target, describe, parse_target
+
+
+async def open_database(target: Target, *, pool_size: int = 10) -> StoreBackend:
+    """Open the database ``target`` names: a SQLite file, or a PostgreSQL server.
+
+    :param pool_size: PostgreSQL only: connections kept open (``WXLOAN_DB_POOL``).
+    """
+    if isinstance(target, Path):
+        return await open_store(target)
+    from .postgres import open_pg_store  # asyncpg is imported only when it is used
+
+    return await open_pg_store(target, pool_size=pool_size)
 
 __all__ = [
     "Claim",
@@ -34,6 +50,7 @@ __all__ = [
     "NoDatabaseError",
     "NoMetaError",
     "OutboundRecord",
+    "PostgresTarget",
     "ReadOnlyStore",
     "Session",
     "StorageError",
@@ -42,7 +59,11 @@ __all__ = [
     "StoreClosedError",
     "StoreStats",
     "StoredAssessment",
+    "Target",
     "TurnRecord",
+    "describe",
     "mask_personal_data",
+    "open_database",
     "open_store",
+    "parse_target",
 ]

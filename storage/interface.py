@@ -17,6 +17,7 @@ Opening is not part of it: each backend has its own ``open_*`` function (for SQL
 from __future__ import annotations
 
 import asyncio
+from contextlib import AbstractAsyncContextManager
 from typing import Protocol, runtime_checkable
 
 from .models import Claim, Commit, Session, StoredAssessment, TurnRecord
@@ -115,6 +116,12 @@ class StoreBackend(Protocol):
         ...
 
     # -- outbound: tokens, quota ledger, deliveries ------------------------------------
+
+    def token_refresh(self, app_id: str) -> AbstractAsyncContextManager[None]:
+        """Held (``async with``) while a process refreshes ``app_id``'s access token, so
+        that the stores sharing the database have one refresh in flight between them where
+        the engine can lock across processes (PostgreSQL: an advisory lock)."""
+        ...
 
     async def get_token(self, app_id: str) -> tuple[str, float] | None:
         """The cached access token of ``app_id`` and when it expires (unix seconds), if

@@ -15,6 +15,8 @@ the rest of the program relies on.
 from __future__ import annotations
 
 import asyncio
+import contextlib
+from contextlib import AbstractAsyncContextManager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -101,6 +103,11 @@ class Store:
         return await self._reports.transcript(openid, limit)
 
     # -- outbound: tokens, quota ledger, deliveries (storage/ledger.py) ---------------
+
+    def token_refresh(self, app_id: str) -> AbstractAsyncContextManager[None]:
+        """Nothing to hold beyond the process: the workers of one machine may each refresh
+        once (WeChat's ``stable_token`` keeps the previous token valid meanwhile)."""
+        return contextlib.nullcontext()
 
     async def get_token(self, app_id: str) -> tuple[str, float] | None:
         """The cached access token of ``app_id`` and when it expires, if any."""

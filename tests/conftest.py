@@ -78,3 +78,27 @@ def rows(db_path: Path, sql: str, params: tuple[Any, ...] = ()) -> list[tuple[An
     """Read the database file directly, as an operator would."""
     with sqlite3.connect(db_path) as conn:
         return conn.execute(sql, params).fetchall()
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> Any:
+    """A throwaway PostgreSQL server for the whole session (started on first use).
+
+    Skipped where no PostgreSQL binaries exist; on CI (``CI`` set) that is a failure.
+    """
+    import os
+
+    from tests.postgres import find_bindir, running_server
+
+    if find_bindir() is None:
+        if os.environ.get("CI"):
+            pytest.fail("CI must run the PostgreSQL tests: install Debian's postgresql package")
+        pytest.skip("no PostgreSQL server binaries (apt-get install postgresql)")
+    with running_server() as server:
+        yield server
+
+
+@pytest.fixture
+def pg_url(postgres_server: Any) -> str:
+    """The URL of a fresh, empty database on the test server."""
+    return str(postgres_server.url(postgres_server.create_database()))

@@ -18,6 +18,7 @@ FULL_ENV = {
     "WECHAT_ENCODING_AES_KEY_PREVIOUS": OLD_AES_KEY,
     "WECHAT_API_BASE": "https://api.example.test/",
     "WXLOAN_DB": "/var/lib/wxloan/bot.db",
+    "WXLOAN_DB_POOL": "25",
     "WXLOAN_REPLY_DEADLINE": "3.5",
     "WXLOAN_REPLAY_WINDOW": "120",
     "WXLOAN_SESSION_TTL": "900",
@@ -41,6 +42,8 @@ def test_every_variable_is_read():
     assert settings.aes_key_previous == OLD_AES_KEY
     assert settings.api_base == "https://api.example.test"
     assert settings.db_path == Path("/var/lib/wxloan/bot.db")
+    assert settings.database is None and settings.db_target == settings.db_path
+    assert settings.db_pool_size == 25
     assert settings.reply_deadline == 3.5
     assert settings.replay_window == 120.0
     assert settings.session_ttl == 900.0
@@ -154,3 +157,31 @@ def test_from_env_reads_os_environ_by_default(monkeypatch):
 def test_miniprogram_needs_app_id_and_secret():
     with pytest.raises(ConfigError, match="WXA_APP_ID and WXA_APP_SECRET"):
         Settings.from_env({"WECHAT_TOKEN": "t", "WXA_TOKEN": "w"})
+
+
+@pytest.mark.parametrize(("value", "expected"), [
+    ("postgresql://bot:pw@db.internal:5433/wxloan", "postgresql://bot:***@db.internal:5433/wxloan"),
+    ("postgres://bot@db/wxloan?sslmode=require&password=pw",
+     "postgres://bot@db/wxloan?sslmode=require&password=***"),
+    ("postgresql:///wxloan", "postgresql:///wxloan"),  # libpq's PG* variables fill in the rest
+])
+def test_a_postgresql_url_selects_postgresql_and_never_shows_its_password(value, expected):
+    settings = Settings.from_env({"WECHAT_TOKEN": "t", "WXLOAN_DB": value})
+    assert settings.database is not None and settings.db_target is settings.database
+    assert settings.database.url == value and settings.database.redacted() == expected
+    assert "pw" not in repr(settings) and "pw" not in repr(settings.database)
+
+
+@pytest.mark.parametrize(("value", "path"), [
+    ("sqlite:///var/lib/wxloan.db", "/var/lib/wxloan.db"), ("sqlite:bot.db", "bot.db"),
+    ("bot.db", "bot.db"),
+])
+def test_a_path_or_sqlite_url_keeps_sqlite(value, path):
+    settings = Settings.from_env({"WECHAT_TOKEN": "t", "WXLOAN_DB": value})
+    assert settings.database is None and settings.db_target == Path(path)
+
+
+@pytest.mark.parametrize("value", ["0", "1001", "many"])
+def test_a_bad_pool_size_names_the_variable(value):
+    with pytest.raises(ConfigError, match="WXLOAN_DB_POOL"):
+        Settings.from_env({"WECHAT_TOKEN": "t", "WXLOAN_DB_POOL": value})

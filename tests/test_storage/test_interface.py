@@ -88,12 +88,16 @@ def test_the_interface_is_exactly_what_bot_calls_on_the_store():
     assert _members(StoreBackend) == set(used), used
 
 
-def test_store_implements_every_method_of_the_interface_with_its_signature():
+@pytest.mark.parametrize("engine", ["sqlite", "postgres"])
+def test_store_implements_every_method_of_the_interface_with_its_signature(engine):
+    from wxloan.storage.postgres import PgStore
+
+    store_class = Store if engine == "sqlite" else PgStore
     for name in _members(StoreBackend):
         declared = inspect.getattr_static(StoreBackend, name)
         if isinstance(declared, property):
             continue  # an attribute of the instance: checked in the test below
-        implemented = inspect.getattr_static(Store, name)
+        implemented = inspect.getattr_static(store_class, name)
         assert inspect.signature(implemented) == inspect.signature(declared), name
         assert inspect.iscoroutinefunction(implemented) == inspect.iscoroutinefunction(
             declared
