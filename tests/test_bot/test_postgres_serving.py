@@ -195,3 +195,29 @@ def test_health_and_logs_never_show_the_password(nodes, pg_url):
     serving = first.logged("wxloan serving")[0]
     assert serving["db"].startswith("postgresql://") and "***" in serving["db"]
     assert password not in first.text()
+
+
+# -- the access token: one refresh in flight across nodes ------------------------------------
+
+
+async def test_nodes_refresh_the_access_token_once_between_them(pg_url, aiohttp_server, clock):
+    from wxloan.bot.standin import StandIn, create_standin_app
+    from wxloan.bot.wechat_api import WeChatApi
+    from wxloan.storage import PostgresTarget, open_database
+
+    standin = StandIn(apps={"wxnodes": "s3cret"}, clock=clock)
+    base = str((await aiohttp_server(create_standin_app(standin))).make_url("")).rstrip("/")
+    stores = [await open_database(PostgresTarget(pg_url)) for _ in range(2)]
+    try:
+        async with aiohttp.ClientSession() as http:
+            nodes = [WeChatApi(session=http, store=store, api_base=base, app_id="wxnodes",
+                               app_secret="s3cret", clock=clock) for store in stores]
+            tokens = await asyncio.gather(*(node.token() for node in nodes * 4))
+            assert len(set(tokens)) == 1 and standin.token_requests == 1
+            # a token refused as expired: both nodes force a refresh at once, one happens
+            stale = tokens[0]
+            fresh = await asyncio.gather(*(n.token(force=True, stale=stale) for n in nodes))
+            assert fresh[0] == fresh[1] != stale and standin.token_requests == 2
+    finally:
+        for store in stores:
+            await store.close()
