@@ -30,7 +30,7 @@ import sys
 import tempfile
 import time
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -162,7 +162,8 @@ def _wrk(port: int, requests_file: Path, duration: int, connections: int) -> dic
 
 def one_run(label: str, kind: str, tmp: Path, args: argparse.Namespace, *,
             db_path: Path | None = None, workers: int = 1, cores: str = "0",
-            extra_env: dict[str, str] | None = None) -> RunResult:
+            extra_env: dict[str, str] | None = None,
+            database_cpu: Callable[[], float] | None = None) -> RunResult:
     db_path = db_path or tmp / f"{label.replace(' ', '_')}-{time.monotonic_ns()}.db"
     requests_file = tmp / "requests.txt"
     count = generate(requests_file, users=args.users, token=TOKEN, app_id=APP_ID,
@@ -170,7 +171,11 @@ def one_run(label: str, kind: str, tmp: Path, args: argparse.Namespace, *,
     with _server(kind, db_path, workers, cores, extra_env) as (port, proc, startup):
         pids = _children(proc.pid)
         rss_before = _rss_mb(pids)
+        cpu_before, started = (database_cpu() if database_cpu else 0.0), time.monotonic()
         stats = _wrk(port, requests_file, args.duration, args.connections)
+        if database_cpu is not None:
+            share = (database_cpu() - cpu_before) / (time.monotonic() - started)
+            print(f"  database server CPU: {share:.0%} of one core", flush=True)
         rss_after = _rss_mb(_children(proc.pid))
     if stats["requests"] > count:
         print(f"  note: wrk sent {stats['requests']:.0f} requests but only {count} were generated;"
@@ -196,6 +201,8 @@ def main() -> None:
     parser.add_argument("--requests", type=int, default=200000)
     parser.add_argument("--growth", action="store_true",
                         help="compare 1,000,000 stored messages with an empty database")
+    parser.add_argument("--postgres", action="store_true",
+                        help="one node on SQLite vs one on PostgreSQL, then two nodes")
     parser.add_argument("--stages", action="store_true",
                         help="also run once with per-stage counters and print the table")
     parser.add_argument("--workers", type=int, default=0,
@@ -224,6 +231,9 @@ def main() -> None:
                 loaded.append(one_run("wxloan 1M messages", "bot", tmp, args, db_path=copy))
             print(f"loaded ÷ empty = {_ratio(loaded, empty):.2f}")
             return
+        if args.postgres:
+            _postgres_runs(tmp, args)
+            return
         if args.workers > 1:
             one, many = [], []
             for _ in range(args.rounds):
@@ -241,6 +251,59 @@ def main() -> None:
         print(json.dumps({"mode": args.mode, "ratio": round(_ratio(project, base), 3)}))
         if args.stages:
             _stage_run(tmp, args, project)
+
+
+def _postgres_runs(tmp: Path, args: argparse.Namespace) -> None:
+    """One node on SQLite vs one on PostgreSQL (A B A B), then two nodes on PostgreSQL.
+
+    The node runs on core 0; the PostgreSQL server (every backend) and wrk share core 1.
+    """
+    from tests.postgres import cpu_seconds, running_server
+
+    with running_server(cpus="1") as pg:
+        def url() -> dict[str, str]:
+            return {"WXLOAN_DB": pg.url(pg.create_database())}
+
+        lite, post = [], []
+        for _ in range(args.rounds):
+            lite.append(one_run("wxloan sqlite", "bot", tmp, args))
+            post.append(one_run("wxloan postgresql", "bot", tmp, args, extra_env=url(),
+                                database_cpu=cpu_seconds))
+        print(f"postgresql ÷ sqlite = {_ratio(post, lite):.2f} (one node on core 0; "
+              "the database server and wrk on core 1)")
+        if args.rounds:
+            two = _two_nodes(tmp, args, url())
+            print(f"two nodes ÷ one node on postgresql = {two / statistics.mean(r.rps for r in post):.2f}"
+                  " (nodes on cores 0 and 1, sharing them with the database server and wrk)")
+
+
+def _two_nodes(tmp: Path, args: argparse.Namespace, env: dict[str, str]) -> float:
+    """Two nodes on one PostgreSQL database, each driven by its own wrk: total req/s."""
+    files = [tmp / "requests-a.txt", tmp / "requests-b.txt"]
+    for requests_file in files:  # other users in each: the nodes share no message
+        generate(requests_file, users=args.users // 2, token=TOKEN, app_id=APP_ID,
+                 aes_key=AES_KEY, mode=args.mode, limit=args.requests // 2)
+    with _server("bot", tmp / "n1.db", cores="0", extra_env=env) as (port_a, _, _), \
+            _server("bot", tmp / "n2.db", cores="1", extra_env=env) as (port_b, _, _):
+        results: dict[int, dict[str, float]] = {}
+
+        def drive(port: int, requests_file: Path) -> None:
+            results[port] = _wrk(port, requests_file, args.duration, args.connections // 2)
+
+        import threading
+
+        threads = [threading.Thread(target=drive, args=pair)
+                   for pair in zip((port_a, port_b), files, strict=True)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+    total = sum(r["rps"] for r in results.values())
+    worst = max(r["p99"] for r in results.values())
+    errors = sum(r["errors"] for r in results.values())
+    print(f"{'wxloan 2 nodes, postgresql':<22} {total:>9,.0f} req/s  p99 {worst:7.2f} ms  "
+          f"errors {errors:.0f}", flush=True)
+    return total
 
 
 def _stage_run(tmp: Path, args: argparse.Namespace, plain: list[RunResult]) -> None:
