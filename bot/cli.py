@@ -18,12 +18,16 @@ import sys
 import time
 from collections.abc import Iterator, Sequence
 from pathlib import Path
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
 from wxloan.storage import (
-    NoDatabaseError, PostgresTarget, StorageError, open_store, parse_target, retention,
+    NoDatabaseError, PostgresTarget, StorageError, Target, describe, open_store, parse_target,
+    retention,
 )
 from wxloan.storage.store import ReadOnlyStore
+
+if TYPE_CHECKING:
+    from wxloan.storage.postgres.operator import PgOperatorStore
 
 from .config import ENV_VARS, Settings
 from .errors import ConfigError, StartupError, WorkersFailed
@@ -63,13 +67,13 @@ def _parser() -> argparse.ArgumentParser:
     )
 
     stats = commands.add_parser("stats", help="users, messages and assessments, per day")
-    stats.add_argument("--db", help="SQLite file (default $WXLOAN_DB)")
+    stats.add_argument("--db", help="SQLite file or postgresql:// URL (default $WXLOAN_DB)")
     stats.add_argument("--days", type=int, default=14, help="days to list (default 14)")
     stats.add_argument("--json", action="store_true", help="print JSON instead of a table")
 
     transcript = commands.add_parser("transcript", help="one user's conversation (masked)")
     transcript.add_argument("openid", help="the user's openid")
-    transcript.add_argument("--db", help="SQLite file (default $WXLOAN_DB)")
+    transcript.add_argument("--db", help="SQLite file or postgresql:// URL (default $WXLOAN_DB)")
     transcript.add_argument("--limit", type=int, default=500, help="last N messages")
 
     chat = commands.add_parser(
@@ -118,7 +122,7 @@ def _parser() -> argparse.ArgumentParser:
         "the model's best guesses. --export FILE writes them as an example file to label.",
     )
     nlu_review.add_argument("--days", type=float, default=7, help="last N days (default 7)")
-    nlu_review.add_argument("--db", help="SQLite file (default $WXLOAN_DB)")
+    nlu_review.add_argument("--db", help="SQLite file or postgresql:// URL (default $WXLOAN_DB)")
     nlu_review.add_argument("--export", type=Path, metavar="FILE",
                             help="write the groups in the example-set format (*.yml)")
     nlu_review.add_argument("--thresholds", type=Path, metavar="FILE",
@@ -154,7 +158,7 @@ def _parser() -> argparse.ArgumentParser:
         "--older-than", type=float, required=True, metavar="DAYS",
         help="delete rows older than DAYS days (0 deletes everything and needs --yes)",
     )
-    purge.add_argument("--db", help="SQLite file (default $WXLOAN_DB)")
+    purge.add_argument("--db", help="SQLite file or postgresql:// URL (default $WXLOAN_DB)")
     purge.add_argument("--dry-run", action="store_true",
                        help="print how many rows per table would go; change nothing")
     purge.add_argument("--yes", action="store_true",
@@ -173,22 +177,12 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-#: The commands that read the database and, so far, only from a SQLite file.
-_SQLITE_ONLY = frozenset({"stats", "transcript", "purge", "nlu review"})
-
-
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``wxloan`` console script."""
     args = _parser().parse_args(argv)
     try:
         settings = Settings.from_env()
         settings = settings.with_database(getattr(args, "db", None))
-        command = " ".join(filter(None, (args.command, getattr(args, "nlu_command", None))))
-        if settings.database is not None and command in _SQLITE_ONLY:
-            raise ConfigError(
-                f"WXLOAN_DB / --db: `wxloan {command}` reads SQLite files only so far "
-                "(PostgreSQL serves `wxloan serve`)"
-            )
         configure_logging(settings.log_level)
         if args.command == "serve":
             return _serve(settings, args)
@@ -287,25 +281,49 @@ def _no_database(path: Path) -> ConfigError:
 
 
 @contextlib.contextmanager
-def _existing_database(path: Path) -> Iterator[None]:
-    """Turn a missing or foreign file into one line and exit 2 (nothing is created)."""
+def _existing_database(target: Target) -> Iterator[None]:
+    """Turn a missing or foreign database, or one that cannot be reached, into one line and
+    exit 2 (nothing is created)."""
     try:
         yield
     except NoDatabaseError:
-        raise _no_database(path) from None
+        if isinstance(target, Path):
+            raise _no_database(target) from None
+        raise ConfigError(f"WXLOAN_DB / --db: {describe(target)} holds no wxloan database"
+                          " (`wxloan serve` creates it)") from None
     except sqlite3.DatabaseError as exc:
-        raise ConfigError(f"WXLOAN_DB / --db: {path} is not a wxloan database ({exc})") from None
+        raise ConfigError(f"WXLOAN_DB / --db: {target} is not a wxloan database ({exc})") from None
+    except Exception as exc:
+        if isinstance(target, PostgresTarget) and is_db_error(target, exc):
+            raise ConfigError(str(db_error(target, exc))) from None
+        raise
+
+
+@contextlib.contextmanager
+def _operator_store(settings: Settings) -> Iterator[ReadOnlyStore | PgOperatorStore]:
+    """The database the operator commands read, read-only (SQLite) or as it is (PostgreSQL),
+    with every failure to open it as one line (see :func:`_existing_database`)."""
+    target = settings.db_target
+    with _existing_database(target):
+        if isinstance(target, Path):
+            store: ReadOnlyStore | PgOperatorStore = ReadOnlyStore(target)
+        else:
+            from wxloan.storage.postgres.operator import PgOperatorStore
+
+            store = PgOperatorStore(target)
+        with store:
+            yield store
 
 
 def _stats(settings: Settings, days: int, as_json: bool) -> int:
     if days < 1:
         raise ConfigError("--days must be at least 1")
-    with _existing_database(settings.db_path), ReadOnlyStore(settings.db_path) as store:
+    with _operator_store(settings) as store:
         stats = store.stats(days=days)
     if as_json:
         print(json.dumps(_asdict(stats), ensure_ascii=False, indent=2))
         return 0
-    print(f"database     {settings.db_path}")
+    print(f"database     {describe(settings.db_target)}")
     print(f"users        {stats.users}")
     print(f"messages     {stats.messages}")
     print(f"assessments  {stats.assessments}")
@@ -329,7 +347,7 @@ def _asdict(stats: object) -> object:
 def _transcript(settings: Settings, openid: str, limit: int) -> int:
     if limit < 1:
         raise ConfigError("--limit must be at least 1")
-    with _existing_database(settings.db_path), ReadOnlyStore(settings.db_path) as store:
+    with _operator_store(settings) as store:
         rows = store.transcript(openid, limit)
     if not rows:
         print(f"no messages for {openid}", file=sys.stderr)
@@ -350,8 +368,10 @@ def _purge(settings: Settings, args: argparse.Namespace) -> int:
         print("wxloan purge: --older-than 0 deletes every message, user and session;"
               " add --yes to confirm", file=sys.stderr)
         return 2
-    path = settings.db_path
     before = time.time() - days * 86400
+    if settings.database is not None:
+        return _purge_postgres(settings, args, before)
+    path = settings.db_path
     with _existing_database(path):
         planned = retention.plan(path, before)
         if args.dry_run:
@@ -375,6 +395,29 @@ def _purge(settings: Settings, args: argparse.Namespace) -> int:
                   f" longest {done.max_hold_s * 1000:.1f} ms): {size:,} →"
                   f" {done.bytes_after:,} bytes ({(size - done.bytes_after) / 1e6:.1f} MB"
                   " reclaimed)")
+    return 0
+
+
+def _purge_postgres(settings: Settings, args: argparse.Namespace, before: float) -> int:
+    """``purge`` on PostgreSQL: the same rules, in short transactions beside the nodes."""
+    with _operator_store(settings) as store:
+        assert not isinstance(store, ReadOnlyStore)
+        planned = store.plan(before)
+        if args.dry_run:
+            print("would delete " + _per_table(planned) + " (dry run: nothing changed)")
+            return 0
+        progress = _PurgeProgress(sys.stderr) if sys.stderr.isatty() else None
+        report = store.purge(before, totals=planned, progress=progress)
+        if progress is not None:
+            progress.end()
+        print("deleted " + _per_table(report.deleted))
+        print(f"{report.batches} batches in {report.elapsed_s:.1f} s; the longest took"
+              f" {report.max_hold_s * 1000:.1f} ms")
+        if args.vacuum:
+            size, after, seconds = store.vacuum()
+            print(f"vacuum (VACUUM ANALYZE, {seconds:.1f} s, beside the nodes): {size:,} →"
+                  f" {after:,} bytes (freed space is reused; PostgreSQL returns it to the"
+                  " file system only from the end of a table)")
     return 0
 
 
@@ -431,7 +474,7 @@ def _nlu(settings: Settings, args: argparse.Namespace) -> int:
 
     if args.nlu_command == "test":
         return nlu_tools.run_test(args)
-    return nlu_tools.run_review(args, settings.db_path)
+    return nlu_tools.run_review(args, settings)
 
 
 def _nlu_train(args: argparse.Namespace) -> int:

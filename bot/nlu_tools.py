@@ -39,6 +39,8 @@ if TYPE_CHECKING:
     from wxloan.handlers.nlu.evaluation import Evaluation, Thresholds
     from wxloan.storage import LoggedMessage
 
+    from .config import Settings
+
 __all__ = ["Group", "group_messages", "run_review", "run_test", "write_export",
            "write_report"]
 
@@ -441,11 +443,13 @@ def best_guesses(u: Understanding) -> list[tuple[str, float]]:
     return [(u.intents[0], u.confidence)] if u.intents else []
 
 
-def run_review(args: argparse.Namespace, db_path: Path) -> int:
+def run_review(args: argparse.Namespace, settings: Settings) -> int:
     """``wxloan nlu review``: print the groups; ``--export`` writes them; 0 (2: bad input)."""
     from wxloan.handlers.nlu import Understander
     from wxloan.handlers.nlu.evaluation import ThresholdsError, load_thresholds
-    from wxloan.storage import NoDatabaseError, NoMetaError, ReadOnlyStore
+    from wxloan.storage import NoDatabaseError, NoMetaError, ReadOnlyStore, describe
+
+    from .startup import db_error, is_db_error
 
     if args.days <= 0:
         raise ConfigError("--days must be more than 0")
@@ -454,9 +458,16 @@ def run_review(args: argparse.Namespace, db_path: Path) -> int:
     except ThresholdsError as exc:
         raise ConfigError(str(exc)) from None
     since = time.time() - args.days * 86400
+    db_path = describe(settings.db_target)
     try:
-        with ReadOnlyStore(db_path) as store:
-            messages = store.unsure_messages(since, thresholds.confidence)
+        if settings.database is None:
+            with ReadOnlyStore(settings.db_path) as store:
+                messages = store.unsure_messages(since, thresholds.confidence)
+        else:
+            from wxloan.storage.postgres.operator import PgOperatorStore
+
+            with PgOperatorStore(settings.database) as pg:
+                messages = pg.unsure_messages(since, thresholds.confidence)
     except NoDatabaseError:
         raise ConfigError(f"WXLOAN_DB / --db: no database at {db_path}") from None
     except NoMetaError:
@@ -464,7 +475,9 @@ def run_review(args: argparse.Namespace, db_path: Path) -> int:
             f"WXLOAN_DB / --db: {db_path} keeps no understanding per message yet (its"
             " schema predates migration 0005_message_meta; `wxloan serve` applies it)"
         ) from None
-    except Exception as exc:  # sqlite3.DatabaseError: a file that is not a database
+    except Exception as exc:  # a file that is not a database, a server that cannot be used
+        if settings.database is not None and is_db_error(settings.database, exc):
+            raise ConfigError(str(db_error(settings.database, exc))) from None
         raise ConfigError(f"WXLOAN_DB / --db: {db_path} is not a wxloan database ({exc})"
                           ) from None
     groups = group_messages(messages, thresholds.confidence)

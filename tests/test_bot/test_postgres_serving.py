@@ -57,17 +57,6 @@ def test_a_database_that_cannot_be_used_is_one_line(make_url, parts, postgres_se
     assert password not in err and "***" in err
 
 
-@pytest.mark.usefixtures("clean_env", "restore_logging")
-@pytest.mark.parametrize("command", [["stats"], ["transcript", "o1"], ["purge", "--older-than", "30"],
-                                     ["nlu", "review"]])
-def test_the_operator_commands_say_they_read_sqlite_only(command, pg_url, capsys, monkeypatch):
-    monkeypatch.setenv("WXLOAN_DB", pg_url)
-    assert main(command) == 2
-    _, err = capsys.readouterr()
-    assert "WXLOAN_DB / --db" in err and "SQLite files only" in err, err
-    assert pg_url.split(":")[2].split("@")[0] not in err
-
-
 # -- two nodes, one database -----------------------------------------------------------------
 
 
