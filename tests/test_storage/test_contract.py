@@ -239,3 +239,17 @@ async def test_the_lock_key_is_the_same_in_python_and_in_the_database(pg_url):
             assert await conn.fetchval("SELECT wxloan_lock_key($1)", name) == lock_key(name)
     finally:
         await conn.close()
+
+
+async def test_nodes_starting_at_once_apply_each_migration_once(pg_url):
+    """Several nodes start on a new database together: one migrates, the others wait."""
+    from wxloan.storage.postgres import MIGRATIONS
+
+    opened = await asyncio.gather(*(open_database(PostgresTarget(pg_url)) for _ in range(6)))
+    try:
+        applied = [store.applied_migrations for store in opened]
+        assert sorted(map(len, applied)) == [0] * 5 + [len(MIGRATIONS)]
+        assert all(await asyncio.gather(*(store.ping() for store in opened)))
+    finally:
+        for store in opened:
+            await store.close()
