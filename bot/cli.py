@@ -16,7 +16,8 @@ import signal
 import sqlite3
 import sys
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 
@@ -373,16 +374,11 @@ def _purge(settings: Settings, args: argparse.Namespace) -> int:
         return _purge_postgres(settings, args, before)
     path = settings.db_path
     with _existing_database(path):
-        planned = retention.plan(path, before)
-        if args.dry_run:
-            print("would delete " + _per_table(planned) + " (dry run: nothing changed)")
-            return 0
-        progress = _PurgeProgress(sys.stderr) if sys.stderr.isatty() else None
         size = retention.file_bytes(path)  # the database and its WAL, before anything goes
-        report = retention.purge(path, before, totals=planned, progress=progress)
-        if progress is not None:
-            progress.end()
-        print("deleted " + _per_table(report.deleted))
+        report = _run_purge(retention.plan(path, before), args.dry_run,
+                            partial(retention.purge, path, before))
+        if report is None:
+            return 0
         print(f"{report.batches} batches in {report.elapsed_s:.1f} s; the longest held the"
               f" write lock {report.max_hold_s * 1000:.1f} ms")
         if args.vacuum:
@@ -402,15 +398,9 @@ def _purge_postgres(settings: Settings, args: argparse.Namespace, before: float)
     """``purge`` on PostgreSQL: the same rules, in short transactions beside the nodes."""
     with _operator_store(settings) as store:
         assert not isinstance(store, ReadOnlyStore)
-        planned = store.plan(before)
-        if args.dry_run:
-            print("would delete " + _per_table(planned) + " (dry run: nothing changed)")
+        report = _run_purge(store.plan(before), args.dry_run, partial(store.purge, before))
+        if report is None:
             return 0
-        progress = _PurgeProgress(sys.stderr) if sys.stderr.isatty() else None
-        report = store.purge(before, totals=planned, progress=progress)
-        if progress is not None:
-            progress.end()
-        print("deleted " + _per_table(report.deleted))
         print(f"{report.batches} batches in {report.elapsed_s:.1f} s; the longest took"
               f" {report.max_hold_s * 1000:.1f} ms")
         if args.vacuum:
@@ -419,6 +409,21 @@ def _purge_postgres(settings: Settings, args: argparse.Namespace, before: float)
                   f" {after:,} bytes (freed space is reused; PostgreSQL returns it to the"
                   " file system only from the end of a table)")
     return 0
+
+
+def _run_purge(planned: dict[str, int], dry_run: bool,
+               purge: Callable[..., retention.PurgeReport]) -> retention.PurgeReport | None:
+    """Print what a purge would delete (dry run: None) or run it and print what it did,
+    with a progress line on a terminal; ``purge(totals=, progress=)`` deletes."""
+    if dry_run:
+        print("would delete " + _per_table(planned) + " (dry run: nothing changed)")
+        return None
+    progress = _PurgeProgress(sys.stderr) if sys.stderr.isatty() else None
+    report = purge(totals=planned, progress=progress)
+    if progress is not None:
+        progress.end()
+    print("deleted " + _per_table(report.deleted))
+    return report
 
 
 def _per_table(counts: dict[str, int]) -> str:

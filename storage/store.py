@@ -23,14 +23,13 @@ from typing import TYPE_CHECKING, Any
 from .engine import Engine
 from .interface import StoreBackend
 from .ledger import Ledger
-from .models import Claim, Commit, Session, StoredAssessment, TurnRecord
 from .reports import DayStats, ReadOnlyStore, Reports, StoreStats
-from .turns import Turns
+from .turns import Turns, TurnsFacade
 
 __all__ = ["DayStats", "ReadOnlyStore", "Store", "StoreStats", "open_store"]
 
 
-class Store:
+class Store(TurnsFacade):
     """Async façade over the wxloan SQLite file: the SQLite :class:`StoreBackend`.
 
     Create with :func:`open_store`; close with :meth:`close`. Writes run on the writer
@@ -58,33 +57,7 @@ class Store:
         """Finish queued writes, stop the writer and close both connections."""
         await self._engine.close()
 
-    # -- the per-message path (storage/turns.py) ------------------------------------
-
-    async def read_turn(self, msg_key: str, openid: str) -> Claim:
-        """Look up ``msg_key``; if it is new, also the user's session."""
-        return await self._turns.read_turn(msg_key, openid)
-
-    async def finish_turn(self, record: TurnRecord) -> Commit:
-        """Store the reply, message log, session and profile atomically, in a group commit."""
-        return await self._turns.finish_turn(record)
-
-    def claim_reply(
-        self, msg_key: str, expected: str, claimed: str, now: float
-    ) -> asyncio.Future[bool]:
-        """Swap the stored reply ``expected`` for ``claimed`` unless someone changed it."""
-        return self._turns.claim_reply(msg_key, expected, claimed, now)
-
-    async def count_late_delivery(self, msg_key: str, openid: str, now: float) -> int:
-        """Count one more delivery of ``msg_key`` that reached the deadline unanswered."""
-        return await self._turns.count_late_delivery(msg_key, openid, now)
-
-    async def load_session(self, openid: str) -> Session | None:
-        """The stored session of ``openid``, read from the database (bypasses the cache)."""
-        return await self._turns.load_session(openid)
-
-    async def last_assessment(self, openid: str) -> StoredAssessment | None:
-        """The user's most recent assessment, if any."""
-        return await self._turns.last_assessment(openid)
+    # -- the per-message path: TurnsFacade, over storage/turns.py ---------------------
 
     # -- health and operator queries (storage/reports.py) ----------------------------
 

@@ -38,7 +38,8 @@ from .models import (
 from .privacy import mask_personal_data
 
 __all__ = [
-    "RECENT_KEYS_SIZE", "SESSION_CACHE_SIZE", "CachedTurns", "StaleSessionError", "Turns", "dumps",
+    "RECENT_KEYS_SIZE", "SESSION_CACHE_SIZE", "CachedTurns", "StaleSessionError", "Turns",
+    "TurnsFacade", "dumps",
     "loads",
 ]
 
@@ -229,6 +230,39 @@ class CachedTurns(ABC):
     async def last_assessment(self, openid: str) -> StoredAssessment | None:
         """The user's most recent assessment (a verdict or a card), if any."""
         return await self._fetch_assessment(openid)
+
+
+class TurnsFacade:
+    """The per-message methods of a store, handed to its :class:`CachedTurns` (``_turns``):
+    the same six on every engine's store, so each store only says which turns it has."""
+
+    _turns: CachedTurns
+
+    async def read_turn(self, msg_key: str, openid: str) -> Claim:
+        """Look up ``msg_key``; if it is new, also the user's session."""
+        return await self._turns.read_turn(msg_key, openid)
+
+    async def finish_turn(self, record: TurnRecord) -> Commit:
+        """Store the reply, message log, session and profile atomically."""
+        return await self._turns.finish_turn(record)
+
+    def claim_reply(
+        self, msg_key: str, expected: str, claimed: str, now: float
+    ) -> asyncio.Future[bool]:
+        """Swap the stored reply ``expected`` for ``claimed`` unless someone changed it."""
+        return self._turns.claim_reply(msg_key, expected, claimed, now)
+
+    async def count_late_delivery(self, msg_key: str, openid: str, now: float) -> int:
+        """Count one more delivery of ``msg_key`` that reached the deadline unanswered."""
+        return await self._turns.count_late_delivery(msg_key, openid, now)
+
+    async def load_session(self, openid: str) -> Session | None:
+        """The stored session of ``openid``, read from the database (bypasses the cache)."""
+        return await self._turns.load_session(openid)
+
+    async def last_assessment(self, openid: str) -> StoredAssessment | None:
+        """The user's most recent assessment, if any."""
+        return await self._turns.last_assessment(openid)
 
 
 class Turns(CachedTurns):

@@ -32,10 +32,10 @@ from typing import Any
 import asyncpg
 
 from ..errors import StoreClosedError
-from ..models import Claim, Commit, CommitStatus, Session, StoredAssessment, TurnRecord
+from ..models import Commit, CommitStatus, Session, StoredAssessment, TurnRecord
 from ..privacy import mask_personal_data
 from ..target import PostgresTarget
-from ..turns import CachedTurns, StaleSessionError, dumps, loads
+from ..turns import CachedTurns, StaleSessionError, TurnsFacade, dumps, loads
 from .schema import TOKEN_LOCK, apply_migrations
 
 __all__ = ["PgStore", "open_pg_store"]
@@ -171,7 +171,7 @@ async def _finish_turn(conn: asyncpg.Connection, record: TurnRecord) -> Commit:
     return Commit(CommitStatus.COMMITTED, version=row["new_version"])
 
 
-class PgStore:
+class PgStore(TurnsFacade):
     """The :class:`~storage.interface.StoreBackend` on PostgreSQL (open with
     :func:`open_pg_store`; close with :meth:`close`)."""
 
@@ -214,34 +214,6 @@ class PgStore:
         """True when the database answers a trivial query."""
         async with self.connection() as conn:
             return bool(await conn.fetchval("SELECT 1") == 1)
-
-    # -- the per-message path --------------------------------------------------------
-
-    async def read_turn(self, msg_key: str, openid: str) -> Claim:
-        """Look up ``msg_key``; if it is new, also the user's session."""
-        return await self._turns.read_turn(msg_key, openid)
-
-    async def finish_turn(self, record: TurnRecord) -> Commit:
-        """Store the reply, message log, session and profile in one transaction."""
-        return await self._turns.finish_turn(record)
-
-    def claim_reply(
-        self, msg_key: str, expected: str, claimed: str, now: float
-    ) -> asyncio.Future[bool]:
-        """Swap the stored reply ``expected`` for ``claimed`` unless someone changed it."""
-        return self._turns.claim_reply(msg_key, expected, claimed, now)
-
-    async def count_late_delivery(self, msg_key: str, openid: str, now: float) -> int:
-        """Count one more delivery of ``msg_key`` that reached the deadline unanswered."""
-        return await self._turns.count_late_delivery(msg_key, openid, now)
-
-    async def load_session(self, openid: str) -> Session | None:
-        """The stored session of ``openid``, read from the database (bypasses the cache)."""
-        return await self._turns.load_session(openid)
-
-    async def last_assessment(self, openid: str) -> StoredAssessment | None:
-        """The user's most recent assessment, if any."""
-        return await self._turns.last_assessment(openid)
 
     # -- outbound: tokens, quota ledger, deliveries ------------------------------------
 
