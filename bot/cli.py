@@ -22,8 +22,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 
 from wxloan.storage import (
-    NoDatabaseError, PostgresTarget, StorageError, Target, describe, open_store, parse_target,
-    retention,
+    NoDatabaseError, PostgresTarget, StorageError, Target, describe, open_database,
+    parse_target, retention,
 )
 from wxloan.storage.store import ReadOnlyStore
 
@@ -508,7 +508,13 @@ async def _menu_push(settings: Settings) -> int:
     if not settings.outbound_enabled:
         raise ConfigError("wxloan menu push needs WECHAT_APP_ID and WECHAT_APP_SECRET")
     menu = load_menu()
-    store = await open_store(settings.db_path)
+    target = settings.db_target  # the servers' database: their access-token cache is shared
+    try:
+        store = await open_database(target, pool_size=1)
+    except Exception as exc:
+        if is_db_error(target, exc):
+            raise db_error(target, exc) from None
+        raise
     try:
         async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=15)) as http:
             api = WeChatApi(session=http, store=store, api_base=settings.api_base,

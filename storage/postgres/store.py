@@ -219,19 +219,22 @@ class PgStore(TurnsFacade):
 
     def token_refresh(self, app_id: str) -> AbstractAsyncContextManager[None]:
         """Held while this process refreshes ``app_id``'s token: one refresh in flight
-        across every node (a session-level advisory lock on a connection of its own)."""
+        across every node (a session-level advisory lock, on a connection of its own)."""
         return self._token_lock(app_id)
 
     @contextlib.asynccontextmanager
     async def _token_lock(self, app_id: str) -> AsyncIterator[None]:
-        async with self.connection() as conn:
+        # A connection of its own, outside the pool: the refresh reads and writes the
+        # token through the pool meanwhile, and a pool of one would wait for itself.
+        # (A refresh is rare: once in two hours per app.)
+        if self._pool is None:
+            raise StoreClosedError(self.target.redacted())
+        conn = await asyncpg.connect(self.target.url, timeout=self.connect_timeout)
+        try:
             await conn.execute("SELECT pg_advisory_lock($1, $2)", TOKEN_LOCK, lock_key(app_id))
-            try:
-                yield
-            finally:
-                await conn.execute(
-                    "SELECT pg_advisory_unlock($1, $2)", TOKEN_LOCK, lock_key(app_id)
-                )
+            yield  # the session ends with the connection, and the lock with it
+        finally:
+            await conn.close()
 
     async def get_token(self, app_id: str) -> tuple[str, float] | None:
         """The cached access token of ``app_id`` and when it expires, if any."""

@@ -133,3 +133,36 @@ def test_an_unreachable_server_is_one_line(command, capsys, monkeypatch):
     assert code == 2 and len(err.splitlines()) == 1, err
     assert "cannot use postgresql://u:***@" in err and "s3cret" not in err
 
+
+
+async def test_menu_push_uses_the_nodes_token_cache(aiohttp_server, pg_url, monkeypatch,
+                                                    capsys):
+    """``menu push`` on the nodes' database reuses their access token (no refresh that
+    would disturb them) and so needs no token request of its own."""
+    import asyncio
+
+    from wxloan.bot.standin import StandIn, create_standin_app
+
+    standin = StandIn(apps={"wxmenu": "menu-secret"})
+    server = await aiohttp_server(create_standin_app(standin))
+    for name, value in {"WECHAT_TOKEN": "t", "WECHAT_APP_ID": "wxmenu",
+                        "WECHAT_APP_SECRET": "menu-secret",
+                        "WECHAT_API_BASE": str(server.make_url("")).rstrip("/"),
+                        "WXLOAN_DB": pg_url}.items():
+        monkeypatch.setenv(name, value)
+    assert await asyncio.to_thread(main, ["menu", "push"]) == 0, capsys.readouterr().err
+    assert await asyncio.to_thread(main, ["menu", "push"]) == 0, capsys.readouterr().err
+    assert len(standin.menus) == 2 and standin.token_requests == 1  # cached in PostgreSQL
+
+
+def test_libpq_variables_fill_in_what_the_url_leaves_out(both, postgres_server, capsys,
+                                                         monkeypatch):
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(both["postgres"])
+    for name, value in {"PGHOST": parts.hostname, "PGPORT": str(parts.port),
+                        "PGUSER": parts.username, "PGPASSWORD": parts.password}.items():
+        monkeypatch.setenv(name, str(value))
+    code, out, err = _run(["stats", "--json", "--db", f"postgresql://{parts.path}"], capsys)
+    assert code == 0, err
+    assert json.loads(out)["users"] == 3
