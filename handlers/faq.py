@@ -230,8 +230,8 @@ def _conversion(ask: _Ask) -> _Answer:
     named = _named_products(ask)
     daily, apr = _rate_value(ask)
     if daily is None and apr is None and len(named) == 1:
-        return _product(ask, named[0], "rate")  # 微粒贷年化多少: that product's rates
-    reference = kb.product("weilidai")  # the article's two pairs: 微粒贷's floor and ceiling
+        return _product(ask, named[0], "rate")  # "what APR has product X": that product's rates
+    reference = kb.product("weilidai")  # the article's two pairs: Weilidai's floor and ceiling
     context: dict[str, Any] = {
         "kb": kb,
         "daily_pct": daily,

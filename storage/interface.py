@@ -112,7 +112,7 @@ class StoreBackend(Protocol):
 
     async def last_assessment(self, openid: str) -> StoredAssessment | None:
         """The user's most recent row of ``assessments`` (newest ``created_at``; among
-        equal times the one stored last), or None. "上次的评估结果" reads it."""
+        equal times the one stored last), or None. The "my last result" question reads it."""
         ...
 
     # -- outbound: tokens, quota ledger, deliveries ------------------------------------

@@ -19,6 +19,7 @@ import aiohttp
 import pytest
 
 from wxloan.bot.cli import main
+from wxloan.bot.logs import user_ref
 from tests.wechat import TOKEN, WeChat, message_xml
 
 from .serving import Serve, child_env, free_port
@@ -155,7 +156,10 @@ def test_killing_a_node_under_load_loses_nothing(nodes, postgres_server, pg_url)
             # the other 20 are sent to A, which is killed while they are in flight: each
             # was processed or not, answered or not; WeChat re-sends all 30 to B
             in_flight = [asyncio.ensure_future(wa.post(x)) for x in xmls[10:]]
-            await asyncio.sleep(0)  # not a synchronisation: the kill may come at any point
+            # kill A as soon as it has answered one of them (its log line says so): the
+            # rest are in flight or not yet sent
+            later = {user_ref(f"o-kill-{n}") for n in range(10, 30)}
+            await asyncio.to_thread(first.wait_for, "message", lambda e: e["user"] in later)
             os.kill(first.proc.pid, signal.SIGKILL)
             for result in await asyncio.gather(*in_flight, return_exceptions=True):
                 if not isinstance(result, BaseException) and result.status == 200:

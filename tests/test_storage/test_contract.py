@@ -139,7 +139,6 @@ async def test_racing_turns_of_one_user_lose_no_update(stores):
             )
             if (await store.finish_turn(record)).status is CommitStatus.COMMITTED:
                 return
-            await asyncio.sleep(0)
         raise AssertionError("never committed")
 
     first, second = stores
