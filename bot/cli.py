@@ -39,12 +39,19 @@ from .simulator.chat import add_arguments as add_chat_arguments
 from .simulator.chat import run_chat
 from .startup import DB_SETTING, bind_sockets, check_db_path, db_error, is_db_error, migrate
 from .supervisor import Supervisor, run_single
+from wxloan import __version__
+
+from . import knowledge_commands, operator_commands
 
 __all__ = ["main"]
 
 log = logging.getLogger("wxloan.cli")
 
 _LOOPBACK = {"127.0.0.1", "localhost", "::1"}
+
+#: modules that add their own subcommands: ``add_commands(subparsers)``, each parser with
+#: ``set_defaults(run=fn)`` where ``fn(settings, args) -> exit code``
+_COMMAND_MODULES = (knowledge_commands, operator_commands)
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -55,6 +62,7 @@ def _parser() -> argparse.ArgumentParser:
         epilog=f"environment variables:\n{env_help}",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
+    parser.add_argument("--version", action="version", version=f"wxloan {__version__}")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     serve = commands.add_parser("serve", help="serve the webhook (/wechat) and /healthz")
@@ -66,6 +74,12 @@ def _parser() -> argparse.ArgumentParser:
         "--workers", type=int, default=1,
         help="worker processes sharing the port (SO_REUSEPORT) and the database (default 1)",
     )
+    serve.add_argument("--metrics-port", type=int, metavar="PORT",
+                       help="serve Prometheus metrics at http://127.0.0.1:PORT/metrics "
+                       "(default $WXLOAN_METRICS_PORT, off)")
+    serve.add_argument("--knowledge", type=Path, metavar="DIR",
+                       help="knowledge data folder (default $WXLOAN_KNOWLEDGE_DIR, the "
+                       "shipped data); SIGHUP reloads it")
 
     stats = commands.add_parser("stats", help="users, messages and assessments, per day")
     stats.add_argument("--db", help="SQLite file or postgresql:// URL (default $WXLOAN_DB)")
@@ -175,6 +189,8 @@ def _parser() -> argparse.ArgumentParser:
                             help="the SQLite file")
     migrate_db.add_argument("--to", dest="destination", required=True, metavar="URL",
                             help="postgresql://USER[:PASSWORD]@HOST[:PORT]/DBNAME (empty)")
+    for module in _COMMAND_MODULES:
+        module.add_commands(commands)
     return parser
 
 
@@ -185,6 +201,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         settings = Settings.from_env()
         settings = settings.with_database(getattr(args, "db", None))
         configure_logging(settings.log_level)
+        run = getattr(args, "run", None)
+        if run is not None:  # commands defined in their own modules (_COMMAND_MODULES)
+            return int(run(settings, args))
         if args.command == "serve":
             return _serve(settings, args)
         if args.command == "stats":
@@ -219,7 +238,9 @@ def _serve(settings: Settings, args: argparse.Namespace) -> int:
     workers = args.workers
     if workers < 1:
         raise ConfigError(f"--workers must be at least 1, got {workers}")
-    settings = settings.with_overrides(host=args.host, port=args.port)
+    settings = settings.with_overrides(host=args.host, port=args.port,
+                                       metrics_port=args.metrics_port,
+                                       knowledge_dir=args.knowledge)
     if settings.token_generated and settings.host not in _LOOPBACK:
         raise ConfigError(
             "WECHAT_TOKEN is not set: a generated token is for local use only, "

@@ -43,6 +43,9 @@ ENV_VARS: dict[str, str] = {
     "WXLOAN_SESSION_TTL": "idle seconds before a dialogue starts afresh (default 1800)",
     "WXLOAN_MAX_BODY": "largest accepted request body in bytes (default 65536)",
     "WXLOAN_LOG_LEVEL": "DEBUG, INFO, WARNING or ERROR (default INFO)",
+    "WXLOAN_METRICS_PORT": "serve Prometheus metrics at http://HOST:PORT/metrics (default off)",
+    "WXLOAN_METRICS_HOST": "address of the metrics endpoint (default 127.0.0.1)",
+    "WXLOAN_KNOWLEDGE_DIR": "a folder of knowledge data to use instead of the shipped one",
 }
 
 
@@ -94,6 +97,11 @@ class Settings:
     session_ttl: float = 1800.0
     max_body_bytes: int = 65536
     log_level: str = "INFO"
+    #: Prometheus endpoint (None: off); loopback unless WXLOAN_METRICS_HOST says otherwise
+    metrics_port: int | None = None
+    metrics_host: str = "127.0.0.1"
+    #: the operator's knowledge folder (None: the data shipped in the package)
+    knowledge_dir: Path | None = None
     #: WeChat's protocol, not a choice: it waits this long for each delivery of a message
     wechat_timeout: float = 5.0
     #: ... and delivers a message this many times in all when it gets no answer
@@ -132,6 +140,11 @@ class Settings:
             session_ttl=_number(env, "WXLOAN_SESSION_TTL", "1800", float),
             max_body_bytes=_number(env, "WXLOAN_MAX_BODY", "65536", int),
             log_level=env.get("WXLOAN_LOG_LEVEL", "INFO").upper(),
+            metrics_port=(_number(env, "WXLOAN_METRICS_PORT", "0", int)
+                          if env.get("WXLOAN_METRICS_PORT", "").strip() else None),
+            metrics_host=env.get("WXLOAN_METRICS_HOST", "127.0.0.1").strip() or "127.0.0.1",
+            knowledge_dir=(Path(env["WXLOAN_KNOWLEDGE_DIR"].strip())
+                           if env.get("WXLOAN_KNOWLEDGE_DIR", "").strip() else None),
             token_generated=generated,
         ).with_database(env.get("WXLOAN_DB", "wxloan.db"))
         settings.validate()
@@ -210,3 +223,5 @@ class Settings:
             raise ConfigError("WXLOAN_LOG_LEVEL must be DEBUG, INFO, WARNING or ERROR")
         if not 0 < self.port < 65536:
             raise ConfigError("--port must be between 1 and 65535")
+        if self.metrics_port is not None and not 0 < self.metrics_port < 65536:
+            raise ConfigError("WXLOAN_METRICS_PORT / --metrics-port must be between 1 and 65535")

@@ -7,4 +7,11 @@ The design card keeps the layers as top-level folders (``bot/``, ``handlers/``,
 This folder is the root package itself; it holds no logic.
 """
 
-__all__: list[str] = []
+from importlib.metadata import PackageNotFoundError, version
+
+__all__ = ["__version__"]
+
+try:
+    __version__ = version("wxloan")
+except PackageNotFoundError:  # run from a checkout that was never installed
+    __version__ = "0.0.0"

@@ -28,6 +28,9 @@ FULL_ENV = {
     "WXA_APP_ID": "wxa0123",
     "WXA_APP_SECRET": "wxa-secret",
     "WXA_ENCODING_AES_KEY": OLD_AES_KEY,
+    "WXLOAN_METRICS_PORT": "9108",
+    "WXLOAN_METRICS_HOST": "0.0.0.0",
+    "WXLOAN_KNOWLEDGE_DIR": "/etc/wxloan/knowledge",
 }
 
 
@@ -53,10 +56,14 @@ def test_every_variable_is_read():
     assert settings.wxa_token == "wxa-tok" and settings.miniprogram_enabled
     assert settings.wxa_app_id == "wxa0123" and settings.wxa_app_secret == "wxa-secret"
     assert settings.wxa_aes_key == OLD_AES_KEY
+    assert settings.metrics_port == 9108 and settings.metrics_host == "0.0.0.0"
+    assert settings.knowledge_dir == Path("/etc/wxloan/knowledge")
 
 
 def test_defaults_with_only_a_token():
     settings = Settings.from_env({"WECHAT_TOKEN": "tok"})
+    assert settings.metrics_port is None and settings.metrics_host == "127.0.0.1"
+    assert settings.knowledge_dir is None
     assert settings.app_id == "" and settings.aes_key == "" and not settings.safe_mode_enabled
     assert settings.api_base == DEFAULT_API_BASE
     assert settings.db_path == Path("wxloan.db")
@@ -101,6 +108,8 @@ BAD_VALUES = [
     ("WXLOAN_MAX_BODY", "1.5"),
     ("WXLOAN_MAX_BODY", "10"),
     ("WXLOAN_MAX_BODY", str(64 * 1024 * 1024)),
+    ("WXLOAN_METRICS_PORT", "70000"),
+    ("WXLOAN_METRICS_PORT", "nine"),
     ("WXLOAN_LOG_LEVEL", "verbose"),
 ]
 
