@@ -20,6 +20,7 @@ from wxloan.storage import describe, open_database
 from .config import Settings
 from .channels import MINIPROGRAM, OFFICIAL_ACCOUNT, channels_from
 from .keys import CLOCK, PIPELINE, SETTINGS, STORE
+from .metrics import NO_METRICS, PrometheusRecorder
 from .middlewares import error_middleware
 from .outbound import CustomerServiceSender, OutboundSender
 from .pipeline import Pipeline, RetryWindow
@@ -107,6 +108,7 @@ def create_app(
                 clock=clock,
                 passive_channels=frozenset(c.name for c in channels if c.passive),
                 retry_window=RetryWindow(settings.wechat_timeout, settings.wechat_deliveries),
+                metrics=NO_METRICS if settings.metrics_port is None else PrometheusRecorder(),
             )
             app[PIPELINE] = pipeline
             yield

@@ -12,7 +12,9 @@ import datetime as dt
 import json
 import logging
 import math
+import os
 import signal
+import socket
 import sqlite3
 import sys
 import time
@@ -262,13 +264,41 @@ def _serve(settings: Settings, args: argparse.Namespace) -> int:
         print(f"WECHAT_TOKEN is not set; generated a token for this run: {settings.token}")
         print("Listening on 127.0.0.1 only. Set WECHAT_TOKEN to connect a real account.")
     sys.stdout.flush()  # before forking: a worker must not print these again
-    if workers == 1:
-        return run_single(settings, sockets)
+    with _metrics_endpoint(settings) as metrics_socket:
+        if workers == 1:
+            return run_single(settings, sockets, metrics_socket)
+        try:
+            return Supervisor(settings, workers, metrics_socket=metrics_socket).run()
+        except WorkersFailed as exc:
+            print(f"wxloan: {exc}", file=sys.stderr)
+            return 1
+
+
+@contextlib.contextmanager
+def _metrics_endpoint(settings: Settings) -> Iterator[socket.socket | None]:
+    """``--metrics-port``: the bound endpoint and a fresh multiprocess folder, or None.
+
+    The folder is ``PROMETHEUS_MULTIPROC_DIR`` when set (emptied now), else a temporary
+    one removed at exit; it is set up here, before any worker is forked.
+    """
+    if settings.metrics_port is None:
+        yield None
+        return
+    import shutil
+    import tempfile
+
+    from . import metrics
+
+    sock = metrics.bind_metrics_socket(settings.metrics_host, settings.metrics_port)
+    given = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
+    folder = given or tempfile.mkdtemp(prefix="wxloan-metrics-")
     try:
-        return Supervisor(settings, workers).run()
-    except WorkersFailed as exc:
-        print(f"wxloan: {exc}", file=sys.stderr)
-        return 1
+        metrics.use_multiprocess_dir(folder)
+        yield sock
+    finally:
+        sock.close()
+        if not given:
+            shutil.rmtree(folder, ignore_errors=True)
 
 
 def _migrate_db(source: str, destination: str) -> int:

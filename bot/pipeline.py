@@ -45,6 +45,7 @@ from wxloan.storage import (
 from .inbound import Inbound
 from .locks import KeyedLocks
 from .logs import user_ref
+from .metrics import NO_METRICS, Recorder
 from .outbound import OutboundSender, QuotaTracking
 from .paging import MAX_REPLY_BYTES, paginate
 from .replies import SUCCESS, StoredReply
@@ -112,6 +113,8 @@ class Pipeline:
     max_reply_bytes: int = MAX_REPLY_BYTES
     passive_channels: frozenset[str] = frozenset({"official_account"})
     retry_window: RetryWindow = RetryWindow()
+    #: where the operator's metrics go (``bot.metrics``); records nothing by default
+    metrics: Recorder = NO_METRICS
     _inflight: dict[str, _InFlight] = field(default_factory=dict)
     _locks: KeyedLocks = field(default_factory=KeyedLocks)
     _background: set[asyncio.Task[Any]] = field(default_factory=set)
@@ -138,6 +141,7 @@ class Pipeline:
         if entry is None:
             entry = _InFlight(asyncio.get_running_loop().create_future())
             self._inflight[key] = entry
+            self.metrics.started()
             task = asyncio.create_task(self._process(inbound, entry))
             self._background.add(task)
             task.add_done_callback(lambda done: self._settle(inbound, done))
@@ -149,7 +153,9 @@ class Pipeline:
         finally:
             entry.waiters -= 1
         if duplicate and result.outcome != "late":
-            return replace(result, outcome="duplicate")
+            result = replace(result, outcome="duplicate")
+        self.metrics.message(inbound.channel, inbound.kind.value, result.outcome,
+                             time.monotonic() - started)
         return result
 
     async def _await(self, inbound: Inbound, entry: _InFlight, started: float) -> Result:
@@ -227,6 +233,7 @@ class Pipeline:
     def _settle(self, inbound: Inbound, task: asyncio.Task[Result]) -> None:
         self._background.discard(task)
         entry = self._inflight.pop(inbound.msg_key)
+        self.metrics.finished()
         if task.cancelled():
             entry.future.cancel()
             return
@@ -285,7 +292,7 @@ class Pipeline:
         """Push ``reply`` through the channel's sender; True when WeChat accepted it."""
         sender = self.senders[inbound.channel]
         try:
-            return await sender.send_text(
+            sent = await sender.send_text(
                 inbound.openid, reply.text, msg_key=inbound.msg_key, logged=True
             )
         except Exception as exc:  # a failed push is reported, never raised into the chain
@@ -293,7 +300,9 @@ class Pipeline:
                 "reply not delivered",
                 extra={"fields": {"msg_key": inbound.msg_key, "error": type(exc).__name__}},
             )
-            return False
+            sent = False
+        self.metrics.outbound(sent)
+        return sent
 
     async def _process(self, inbound: Inbound, entry: _InFlight) -> Result:
         async with self._locks.hold(inbound.openid):
@@ -356,6 +365,10 @@ class Pipeline:
             log.exception("handler failed", extra={"fields": {"msg_key": inbound.msg_key}})
             answer, label = self.dialogue.apology(state), "error"
         result, commit = await self._commit(message, now, entry, answer, stored, grants)
+        if commit.status is CommitStatus.COMMITTED:
+            outcome, read = answer.outcome, answer.understanding
+            intent = None if read is None else (read.intents[0] if read.intents else "none")
+            self.metrics.turn(intent, outcome.fallback, outcome.scam, outcome.handoff)
         return (replace(result, outcome=label) if label else result), commit
 
     async def _commit(

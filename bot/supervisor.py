@@ -38,6 +38,7 @@ from aiohttp import web
 from .app import create_app
 from .config import Settings
 from .errors import ConfigError, StartupError, WorkersFailed
+from .metrics import MetricsServer, metrics_app, process_dead
 from .startup import bind_sockets, check_db_path, db_error, is_db_error
 
 __all__ = ["Supervisor", "log_serving", "run_single"]
@@ -64,6 +65,8 @@ def log_serving(settings: Settings, workers: int, pids: list[int]) -> None:
             "fields": {
                 "url": f"{base}/wechat",
                 "health": f"{base}/healthz",
+                "metrics": (None if settings.metrics_port is None else
+                            f"http://{_host(settings.metrics_host)}:{settings.metrics_port}/metrics"),
                 "channels": channels,
                 "miniprogram_url": f"{base}/miniprogram" if settings.miniprogram_enabled else None,
                 "api_delivery": settings.outbound_enabled,
@@ -81,8 +84,13 @@ def log_serving(settings: Settings, workers: int, pids: list[int]) -> None:
     )
 
 
+def _host(host: str) -> str:
+    return f"[{host}]" if ":" in host else host
+
+
 async def _serve_app(
-    settings: Settings, sockets: list[socket.socket], on_ready: Callable[[], None]
+    settings: Settings, sockets: list[socket.socket], on_ready: Callable[[], None],
+    metrics_socket: socket.socket | None = None,
 ) -> str:
     """Serve on ``sockets`` until SIGTERM/SIGINT; return the signal's name."""
     loop = asyncio.get_running_loop()
@@ -107,21 +115,30 @@ async def _serve_app(
         if is_db_error(settings.db_target, exc):
             raise db_error(settings.db_target, exc) from None
         raise
+    metrics = None if metrics_socket is None else web.AppRunner(metrics_app(), access_log=None)
     try:
         for sock in sockets:
             await web.SockSite(runner, sock).start()
+        if metrics is not None and metrics_socket is not None:
+            await metrics.setup()
+            await web.SockSite(metrics, metrics_socket).start()
         _tune_collector()
         on_ready()
         await stop.wait()
     finally:
         await runner.cleanup()  # stop accepting, finish in-flight turns, drain, close
+        if metrics is not None:
+            await metrics.cleanup()
     return received[0]
 
 
-def run_single(settings: Settings, sockets: list[socket.socket]) -> int:
-    """``--workers 1``: serve in this process on the already bound ``sockets``."""
+def run_single(settings: Settings, sockets: list[socket.socket],
+               metrics_socket: socket.socket | None = None) -> int:
+    """``--workers 1``: serve in this process on the already bound ``sockets``
+    (and ``/metrics`` on ``metrics_socket``)."""
     stopped_by = asyncio.run(
-        _serve_app(settings, sockets, lambda: log_serving(settings, 1, [os.getpid()]))
+        _serve_app(settings, sockets, lambda: log_serving(settings, 1, [os.getpid()]),
+                   metrics_socket)
     )
     log.info("stopped", extra={"fields": {"signal": stopped_by}})
     return 0
@@ -235,8 +252,11 @@ class Supervisor:
         stable_after: float = 10.0,
         give_up_after: int | None = None,
         clock: Callable[[], float] = time.monotonic,
+        metrics_socket: socket.socket | None = None,
     ) -> None:
         self.settings = settings
+        #: ``/metrics``, served here (the workers' files added up), never by a worker
+        self.metrics = None if metrics_socket is None else MetricsServer(metrics_socket)
         self.slots = [_Slot(n) for n in range(workers)]
         self.first_delay = first_delay
         self.max_delay = max_delay
@@ -286,9 +306,12 @@ class Supervisor:
         due = [slot.restart_at for slot in self.slots if slot.restart_at is not None]
         timeout = max(0.0, min(due) - now) if due else None
         by_sentinel = {slot.process.sentinel: slot for slot in self.slots if slot.process}
+        scrape = [] if self.metrics is None else [self.metrics.fileno()]
         ready = multiprocessing.connection.wait(
-            [self._wake_r, self._ready_r, *by_sentinel], timeout
+            [self._wake_r, self._ready_r, *by_sentinel, *scrape], timeout
         )
+        if self.metrics is not None and scrape[0] in ready:
+            self.metrics.handle()
         if self._wake_r in ready:
             with contextlib.suppress(BlockingIOError):
                 os.read(self._wake_r, 512)
@@ -313,7 +336,8 @@ class Supervisor:
         try:
             process = self._context.Process(
                 target=_worker_process,
-                args=(self.settings, self._ready_w, [self._ready_r, self._wake_r, self._wake_w]),
+                args=(self.settings, self._ready_w, [self._ready_r, self._wake_r, self._wake_w,
+                                                     *self._metrics_fds()]),
                 name=f"wxloan-worker-{slot.index}",
             )
             process.start()
@@ -321,6 +345,10 @@ class Supervisor:
             signal.pthread_sigmask(signal.SIG_SETMASK, mask)
         slot.process, slot.ready, slot.restart_at, slot.failure = process, False, None, ""
         slot.started_at = self._last_event = self.clock()
+
+    def _metrics_fds(self) -> list[int]:
+        """What a worker must close: the metrics endpoint belongs to this process."""
+        return [] if self.metrics is None else [self.metrics.fileno()]
 
     def _read_ready(self) -> None:
         with contextlib.suppress(BlockingIOError):
@@ -348,6 +376,8 @@ class Supervisor:
         process = slot.process
         assert process is not None
         process.join()
+        if process.pid is not None:
+            process_dead(process.pid)
         self._read_ready()  # a failure report may have arrived with the exit
         slot.process = None
         if self._stop_signal is not None:  # stopping anyway: _stop_all collects the rest
@@ -388,5 +418,7 @@ class Supervisor:
         for slot in self.slots:
             if slot.process is not None:
                 slot.process.join()
+                if slot.process.pid is not None:
+                    process_dead(slot.process.pid)
                 exits.append({"pid": slot.process.pid, **_exit_fields(slot.process.exitcode)})
         return exits

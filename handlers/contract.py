@@ -89,6 +89,11 @@ class Outcome:
     :param assessment: ``(inputs, result)`` to record in the ``assessments`` table.
     :param transfer: hand the user to a human agent (``transfer_customer_service``);
         ``says`` then go out through the customer-service API where it is configured.
+    :param scam: this turn gave a scam answer: the pattern ids it named, ``("general",)``
+        for a warning naming none, ``("aftermath",)`` for what to do after a loss
+        (the operator's metrics count these; empty for every other answer).
+    :param handoff: this turn started a hand-off to a person (for the metrics).
+    :param fallback: no feature understood this text (``not_understood``, for the metrics).
     """
 
     says: tuple[Say, ...] = ()
@@ -100,6 +105,9 @@ class Outcome:
     silent: bool = False
     assessment: tuple[Mapping[str, Any], Mapping[str, Any]] | None = None
     transfer: bool = False
+    scam: tuple[str, ...] = ()
+    handoff: bool = False
+    fallback: bool = False
 
 
 @dataclass(frozen=True, slots=True)

@@ -37,4 +37,4 @@ async def unknown(turn: Turn) -> Outcome:
 async def not_understood(turn: Turn) -> Outcome:
     """Text no feature claimed: a polite answer, then the menu or the pending question."""
     resume = resume_says(turn)
-    return turn.stay(Say("not_understood"), *(resume or (Say("menu"),)))
+    return turn.stay(Say("not_understood"), *(resume or (Say("menu"),)), fallback=True)

@@ -40,11 +40,13 @@ def _scam(turn: Turn) -> bool:
 @router.on(Kind.TEXT, when=_aftermath)
 async def scam_aftermath(turn: Turn) -> Outcome:
     """Act at once (police or the anti-fraud line, the bank, the records), then continue."""
-    return turn.stay(Say("scam_aftermath", {"kb": turn.services.kb}), *resume_says(turn))
+    return turn.stay(Say("scam_aftermath", {"kb": turn.services.kb}), *resume_says(turn),
+                     scam=("aftermath",))
 
 
 @router.on(Kind.TEXT, when=_scam)
 async def scam_warning(turn: Turn) -> Outcome:
     """Name the scam pattern firmly (or warn in general), then continue where the user was."""
     context = {"kb": turn.services.kb, "patterns": turn.understanding.scam_patterns}
-    return turn.stay(Say("scam_warning", context), *resume_says(turn))
+    return turn.stay(Say("scam_warning", context), *resume_says(turn),
+                     scam=turn.understanding.scam_patterns or ("general",))

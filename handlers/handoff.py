@@ -78,10 +78,10 @@ def start_handoff(turn: Turn, online: int | None) -> Outcome:
     slots[_FROM] = [None if flow is None else flow.value, turn.state.step]
     if online is None:
         return Outcome(says=(Say("handoff_unsure", _minutes()),), flow=Flow.HANDOFF,
-                       step=None, slots=slots)
+                       step=None, slots=slots, handoff=True)
     slots[_WAIT] = turn.now + PICKUP_SECONDS
     return Outcome(says=(Say("human_handoff", _minutes()),), flow=Flow.HANDOFF, step=None,
-                   slots=slots, transfer=True)
+                   slots=slots, transfer=True, handoff=True)
 
 
 def _resumed(turn: Turn) -> State:
