@@ -248,3 +248,25 @@ def test_the_grafana_dashboard_uses_these_metrics() -> None:
     known = {m._name + ("_total" if m._type == "counter" else "") for m in metrics._METRICS}
     histogram = {"wxloan_reply_seconds_bucket"}
     assert used - known <= histogram and (known - {"wxloan_reply_seconds"}) <= used, used
+
+
+def test_one_process_serves_its_own_metrics_and_removes_its_folder(tmp_path: Path) -> None:
+    port, metrics_port = free_port(), free_port()
+    env = child_env(WECHAT_TOKEN=TOKEN, TMPDIR=str(tmp_path))
+    env.pop("PROMETHEUS_MULTIPROC_DIR", None)
+    server = Serve("--port", str(port), "--metrics-port", str(metrics_port),
+                   "--db", str(tmp_path / "one.db"), env=env)
+    try:
+        assert server.wait_for("wxloan serving")["metrics"] == (
+            f"http://127.0.0.1:{metrics_port}/metrics")
+        assert len(glob.glob(str(tmp_path / "wxloan-metrics-*"))) == 1
+        asyncio.run(_send(port, [("one", "你好", None), ("one", "qwxz", None)]))
+        scraped = _scrape(metrics_port)
+        ours = (("channel", "official_account"), ("kind", "text"), ("outcome", "reply"))
+        assert scraped[("wxloan_messages_total", ours)] == 2
+        assert scraped[("wxloan_fallbacks_total", ())] == 1
+        server.proc.send_signal(signal.SIGTERM)
+        assert server.wait_exit() == 0, server.text()
+    finally:
+        server.close()
+    assert not glob.glob(str(tmp_path / "wxloan-metrics-*"))
