@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Protocol
 
 from wxloan.knowledge import ApplicantProfile, KnowledgeBase, load_knowledge, next_question
@@ -140,9 +141,22 @@ class DialogueServices:
         return self.understander.understand(text, asked)
 
 
-def load_services() -> DialogueServices:
-    """Load and validate everything the dialogue needs (about 0.1 s)."""
-    kb = load_knowledge()
+def load_services(data_dir: Path | None = None) -> DialogueServices:
+    """Load and validate everything the dialogue needs (about 0.1 s).
+
+    :param data_dir: a folder laid out as ``knowledge/data`` (the knowledge TOML files,
+        ``lexicon.toml``, ``menu.toml`` and ``nlu/model.json``); None: the shipped data.
+    """
+    if data_dir is None:
+        kb = load_knowledge()
+        return DialogueServices(
+            kb=kb, understander=Understander(), menu=load_menu(), questions=QuestionCache(kb)
+        )
+    kb = load_knowledge(data_dir)
+    understander = Understander(data_dir / "lexicon.toml", model=data_dir / "nlu" / "model.json")
     return DialogueServices(
-        kb=kb, understander=Understander(), menu=load_menu(), questions=QuestionCache(kb)
+        kb=kb,
+        understander=understander,
+        menu=load_menu(data_dir / "menu.toml"),
+        questions=QuestionCache(kb),
     )

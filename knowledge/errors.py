@@ -28,7 +28,14 @@ class KnowledgeError(Exception):
 
 
 class DataError(KnowledgeError):
-    """Knowledge data failed validation at load; start-up must stop."""
+    """Knowledge data failed validation at load; start-up must stop.
+
+    :param problems: every ``file: field: message`` found (the message alone if not given)
+    """
+
+    def __init__(self, message: str, *, problems: tuple[str, ...] = ()) -> None:
+        super().__init__(message)
+        self.problems: tuple[str, ...] = problems or (message,)
 
 
 class UnknownEntryError(KnowledgeError, KeyError):

@@ -9,7 +9,7 @@ the field, so start-up stops with a message that says what to fix.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from decimal import Decimal
 from enum import StrEnum
 from pathlib import Path
@@ -67,12 +67,25 @@ _E = TypeVar("_E", bound=StrEnum)
 def load_knowledge(path: Path | None = None) -> KnowledgeBase:
     """Load and validate the knowledge data.
 
+    Every file is checked even after one fails, so the error lists every problem found
+    (one ``file: field: message`` per line, also in ``DataError.problems``).
+
     :param path: directory holding the data files; defaults to the packaged ``data/``
     :raises DataError: on any invalid, missing or inconsistent data
     """
     directory = DATA_DIR if path is None else Path(path)
-    docs = {name: _read_file(directory, name) for name in FILES}
-    return _Builder(docs).build()
+    docs: dict[str, TableReader] = {}
+    problems: list[str] = []
+    for name in FILES:
+        try:
+            docs[name] = _read_file(directory, name)
+        except DataError as exc:
+            problems.append(str(exc))
+    builder = _Builder(docs, problems)
+    kb = builder.build()
+    if problems or kb is None:
+        raise DataError("\n".join(problems), problems=tuple(problems))
+    return kb
 
 
 def _read_file(directory: Path, name: str) -> TableReader:
@@ -80,46 +93,95 @@ def _read_file(directory: Path, name: str) -> TableReader:
         text = (directory / name).read_bytes().decode("utf-8")
     except FileNotFoundError:
         raise DataError(f"{name}: file not found in {directory}") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise DataError(f"{name}: cannot read: {exc}") from None
     return TableReader.parse(name, text, parse_float=Decimal)
+
+
+_T = TypeVar("_T")
 
 
 class _Builder:
     """Turns the parsed files into records, tracking ids and sections across files."""
 
-    def __init__(self, docs: dict[str, TableReader]) -> None:
+    def __init__(self, docs: dict[str, TableReader], problems: list[str]) -> None:
         self._docs = docs
+        self._problems = problems
         self._sections: dict[int, Section] = {}
         self._entries: dict[str, Entry] = {}
         self._origin: dict[str, str] = {}
 
-    def build(self) -> KnowledgeBase:
-        self._read_sections(self._docs["sections.toml"])
-        overall_apr = self._read_overview(self._docs["overview.toml"])
-        pay_history, score_boost = self._read_admission(self._docs["admission.toml"])
-        products = self._read_products(self._docs["products.toml"])
-        channels, spread = self._read_channels(self._docs["channels.toml"])
-        factors, materials, variables, supplement = self._read_limits(self._docs["limits.toml"])
-        grades, banned, inactivity = self._read_risk(self._docs["risk.toml"])
-        tiers, discount = self._read_pricing(self._docs["pricing.toml"])
-        groups = self._read_groups(self._docs["special_groups.toml"])
-        doc = self._docs["rejections.toml"]
-        wait = self._figure(doc, "inquiry_wait", "months", 1, 24)
-        activity = self._figure(doc, "min_activity", "payments_per_week", 1, 100)
-        payment_effect = self._figure(doc, "payment_effect", "pass_rate_increase_pct", 0, 100)
-        materials_effect = self._figure(doc, "materials_effect", "pass_rate_increase_pct", 0, 100)
-        cooling = self._figure(doc, "cooling", "days", 1, 3650)
+    def _attempt(self, name: str, step: Callable[[TableReader], _T]) -> _T | None:
+        """Run one file's step; a problem is recorded and the next file still checked."""
+        doc = self._docs.get(name)
+        if doc is None:
+            return None
+        try:
+            return step(doc)
+        except DataError as exc:
+            self._problems.append(str(exc))
+            return None
+
+    def _rejections(self, doc: TableReader) -> tuple[Figure, ...]:
+        figures = (
+            self._figure(doc, "inquiry_wait", "months", 1, 24),
+            self._figure(doc, "min_activity", "payments_per_week", 1, 100),
+            self._figure(doc, "payment_effect", "pass_rate_increase_pct", 0, 100),
+            self._figure(doc, "materials_effect", "pass_rate_increase_pct", 0, 100),
+            self._figure(doc, "cooling", "days", 1, 3650),
+        )
         self._facts(doc)
         doc.finish()
-        doc = self._docs["after_opening.toml"]
-        ontime = self._figure(doc, "ontime", "periods", 1, 360)
-        lingqiantong = self._figure(doc, "lingqiantong", "threshold_yuan", 1, 10**9)
-        growth = self._figure(doc, "growth", "annual_growth_pct", 0, 1000)
+        return figures
+
+    def _after_opening(self, doc: TableReader) -> tuple[Figure, ...]:
+        figures = (
+            self._figure(doc, "ontime", "periods", 1, 360),
+            self._figure(doc, "lingqiantong", "threshold_yuan", 1, 10**9),
+            self._figure(doc, "growth", "annual_growth_pct", 0, 1000),
+        )
         self._facts(doc)
         doc.finish()
-        anti_fraud = self._read_anti_fraud(self._docs["policy.toml"])  # before the file's finish
-        max_inquiries = self._read_policy(self._docs["policy.toml"])
+        return figures
+
+    def _policy(self, doc: TableReader) -> tuple[AntiFraud, Figure]:
+        anti_fraud = self._read_anti_fraud(doc)  # before the file's finish
+        return anti_fraud, self._read_policy(doc)
+
+    def build(self) -> KnowledgeBase | None:
+        """The knowledge base, or None when a problem was recorded."""
+        a = self._attempt
+        if a("sections.toml", lambda doc: (self._read_sections(doc), True)[1]) is None:
+            return None  # every other file refers to the sections
+        overall_apr = a("overview.toml", self._read_overview)
+        admission = a("admission.toml", self._read_admission)
+        products = a("products.toml", self._read_products)
+        channels = a("channels.toml", self._read_channels)
+        limits = a("limits.toml", self._read_limits)
+        risk = a("risk.toml", self._read_risk)
+        pricing = a("pricing.toml", self._read_pricing)
+        groups = a("special_groups.toml", self._read_groups)
+        rejections = a("rejections.toml", self._rejections)
+        after = a("after_opening.toml", self._after_opening)
+        policy = a("policy.toml", self._policy)
+        if (
+            overall_apr is None or admission is None or products is None or channels is None
+            or limits is None or risk is None or pricing is None or groups is None
+            or rejections is None or after is None or policy is None
+        ):
+            return None
         for entry_id in sorted(ids.REQUIRED_ENTRY_IDS - self._entries.keys()):
-            raise DataError(f"knowledge data: required entry {entry_id!r} is missing")
+            self._problems.append(f"knowledge data: required entry {entry_id!r} is missing")
+        if self._problems:
+            return None
+        pay_history, score_boost = admission
+        channel_list, spread = channels
+        factors, materials, variables, supplement = limits
+        grades, banned, inactivity = risk
+        tiers, discount = pricing
+        wait, activity, payment_effect, materials_effect, cooling = rejections
+        ontime, lingqiantong, growth = after
+        anti_fraud, max_inquiries = policy
         rules = Rules(
             overall_apr=overall_apr,
             pay_history_months=pay_history,
@@ -145,7 +207,7 @@ class _Builder:
             sections=tuple(self._sections[n] for n in sorted(self._sections)),
             entries=MappingProxyType(dict(self._entries)),
             products=products,
-            channels=channels,
+            channels=channel_list,
             factors=factors,
             materials=materials,
             tiers=tiers,
