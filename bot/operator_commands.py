@@ -1,11 +1,142 @@
-"""The operator's conversation tools: ``users``, ``export``, ``backup`` and ``forget``."""
+"""The operator's conversation tools: ``users``, ``backup`` and ``forget`` (SQLite).
+
+``export``, the PostgreSQL side of ``users``/``forget`` and the ``transcript``/``stats``
+extensions of issue 16 part 5 are not done yet.
+"""
 
 from __future__ import annotations
 
 import argparse
+import datetime as dt
+import json
+import sqlite3
+from pathlib import Path
+
+from wxloan.storage import retention
+
+from .config import Settings
+from .errors import ConfigError
+from .logs import user_ref
 
 __all__ = ["add_commands"]
+
+#: Tables that hold a user's rows, keyed by ``openid`` (storage/migrations.py).
+USER_TABLES = ("messages", "processed", "assessments", "sessions", "users", "deliveries",
+               "quota_grants", "delivery_attempts")
+_DB_HELP = "SQLite file (default $WXLOAN_DB)"
 
 
 def add_commands(commands: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None:
     """Add this module's subcommands; each sets ``run(settings, args) -> exit code``."""
+    users = commands.add_parser("users", help="users with their log reference, newest first")
+    users.add_argument("--db", help=_DB_HELP)
+    users.add_argument("--limit", type=int, default=50, help="at most N users (default 50)")
+    users.add_argument("--json", action="store_true", help="print JSON lines")
+    users.set_defaults(run=_users)
+    backup = commands.add_parser("backup", help="a consistent copy of the SQLite database, "
+                                 "safe while serve runs")
+    backup.add_argument("path", type=Path, help="the copy (must not exist unless --force)")
+    backup.add_argument("--db", help=_DB_HELP)
+    backup.add_argument("--force", action="store_true", help="overwrite an existing PATH")
+    backup.set_defaults(run=_backup)
+    forget = commands.add_parser("forget", help="delete every row of one user")
+    forget.add_argument("user", help="the openid or its log reference")
+    forget.add_argument("--db", help=_DB_HELP)
+    forget.set_defaults(run=_forget)
+
+
+def _sqlite_path(settings: Settings, command: str) -> Path:
+    if settings.database is not None:
+        raise ConfigError(f"{command} on PostgreSQL: not supported yet"
+                          + (" (use pg_dump)" if command == "backup" else ""))
+    path = settings.db_path
+    if not path.is_file():
+        raise ConfigError(f"WXLOAN_DB / --db: no database at {path}")
+    return path
+
+
+def _users(settings: Settings, args: argparse.Namespace) -> int:
+    if args.limit < 1:
+        raise ConfigError("--limit must be at least 1")
+    path = _sqlite_path(settings, "users")
+    conn = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)
+    try:
+        rows = conn.execute(
+            "SELECT u.openid, u.first_seen, u.last_seen,"
+            " (SELECT COUNT(*) FROM messages m WHERE m.openid = u.openid),"
+            " (SELECT flow FROM sessions s WHERE s.openid = u.openid)"
+            " FROM users u ORDER BY u.last_seen DESC LIMIT ?", (args.limit,)).fetchall()
+    finally:
+        conn.close()
+    for openid, first, last, messages, flow in rows:
+        item = {"ref": user_ref(openid), "first_seen": _iso(first), "last_seen": _iso(last),
+                "messages": int(messages), "flow": flow}
+        if args.json:
+            print(json.dumps(item, ensure_ascii=False))
+        else:
+            print(f"{item['ref']}  {item['first_seen']}  {item['last_seen']}"
+                  f"  {messages:>6}  {flow or '-'}")
+    return 0
+
+
+def _iso(when: float | None) -> str:
+    return "" if when is None else dt.datetime.fromtimestamp(when, dt.UTC).isoformat()
+
+
+def _backup(settings: Settings, args: argparse.Namespace) -> int:
+    path = _sqlite_path(settings, "backup")
+    out: Path = args.path
+    if out.exists() and not args.force:
+        raise ConfigError(f"{out} exists (add --force to overwrite it)")
+    source = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)
+    target = sqlite3.connect(str(out))
+    try:
+        source.backup(target, pages=256)  # in steps, so the server's writer is not held up
+    finally:
+        target.close()
+        source.close()
+    print(f"copied {path} to {out}")
+    return 0
+
+
+def _forget(settings: Settings, args: argparse.Namespace) -> int:
+    path = _sqlite_path(settings, "forget")
+    conn = sqlite3.connect(str(path), isolation_level=None)
+    conn.execute("PRAGMA busy_timeout=5000")
+    try:
+        openid = _resolve(conn, args.user)
+        lock = retention._WriteLock(path)
+        deleted: dict[str, int] = {}
+        try:
+            with lock.held():
+                conn.execute("BEGIN IMMEDIATE")
+                try:
+                    tables = {r[0] for r in conn.execute(
+                        "SELECT name FROM sqlite_master WHERE type = 'table'")}
+                    for table in USER_TABLES:
+                        if table in tables:
+                            deleted[table] = conn.execute(
+                                f"DELETE FROM [{table}] WHERE openid = ?", (openid,)).rowcount
+                    conn.execute("COMMIT")
+                except BaseException:
+                    conn.execute("ROLLBACK")
+                    raise
+        finally:
+            lock.close()
+    finally:
+        conn.close()
+    print(f"forgot {user_ref(openid)}: "
+          + ", ".join(f"{table}: {n}" for table, n in deleted.items()))
+    return 0
+
+
+def _resolve(conn: sqlite3.Connection, user: str) -> str:
+    """The openid ``user`` names: an openid with rows, or a log reference of one."""
+    openids = [r[0] for r in conn.execute(
+        "SELECT openid FROM users UNION SELECT openid FROM messages")]
+    if user in openids:
+        return user
+    for openid in openids:
+        if user_ref(openid) == user:
+            return openid
+    raise ConfigError(f"no user {user!r} in the database")
