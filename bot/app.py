@@ -55,7 +55,9 @@ def create_app(
     history = StoredHistory()
     dialogue = build_dialogue(
         router,
-        dataclasses.replace(services or load_services(settings.knowledge_dir), agents=agents, history=history),
+        dataclasses.replace(
+            services or load_services(settings.knowledge_dir), agents=agents, history=history
+        ),
     )
     app = web.Application(
         middlewares=[error_middleware], client_max_size=settings.max_body_bytes
