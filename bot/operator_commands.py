@@ -132,7 +132,7 @@ def _forget(settings: Settings, args: argparse.Namespace) -> int:
 
 def _resolve(conn: sqlite3.Connection, user: str) -> str:
     """The openid ``user`` names: an openid with rows, or a log reference of one."""
-    openids = [r[0] for r in conn.execute(
+    openids = [str(r[0]) for r in conn.execute(
         "SELECT openid FROM users UNION SELECT openid FROM messages")]
     if user in openids:
         return user
