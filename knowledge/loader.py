@@ -148,10 +148,14 @@ class _Builder:
         anti_fraud = self._read_anti_fraud(doc)  # before the file's finish
         return anti_fraud, self._read_policy(doc)
 
+    def _sections_read(self, doc: TableReader) -> bool:
+        self._read_sections(doc)
+        return True
+
     def build(self) -> KnowledgeBase | None:
         """The knowledge base, or None when a problem was recorded."""
         a = self._attempt
-        if a("sections.toml", lambda doc: (self._read_sections(doc), True)[1]) is None:
+        if a("sections.toml", self._sections_read) is None:
             return None  # every other file refers to the sections
         overall_apr = a("overview.toml", self._read_overview)
         admission = a("admission.toml", self._read_admission)
