@@ -248,6 +248,8 @@ def _serve(settings: Settings, args: argparse.Namespace) -> int:
             "WECHAT_TOKEN is not set: a generated token is for local use only, "
             "so --host must be 127.0.0.1 (set WECHAT_TOKEN to listen elsewhere)"
         )
+    if settings.knowledge_dir is not None:
+        _check_knowledge_dir(settings.knowledge_dir)
     if settings.database is None:
         check_db_path(settings.db_path)
     else:  # a bad URL, a refused connection or wrong credentials: one line, now
@@ -299,6 +301,25 @@ def _metrics_endpoint(settings: Settings) -> Iterator[socket.socket | None]:
         sock.close()
         if not given:
             shutil.rmtree(folder, ignore_errors=True)
+
+
+def _check_knowledge_dir(folder: Path) -> None:
+    """Load the operator's knowledge folder once before serving: a missing folder or any
+    invalid file is one line naming the setting (every problem listed), exit 2."""
+    from wxloan.handlers import load_services
+    from wxloan.knowledge.errors import DataError
+
+    setting = "WXLOAN_KNOWLEDGE_DIR / --knowledge"
+    if not folder.is_dir():
+        raise StartupError(f"{setting}: {folder} is not a folder "
+                           "(`wxloan knowledge export DIR` writes one to start from)")
+    try:
+        load_services(folder)
+    except DataError as exc:
+        raise StartupError(f"{setting}: {folder}: " + "; ".join(exc.problems or [str(exc)])
+                           ) from None
+    except (OSError, ValueError) as exc:
+        raise StartupError(f"{setting}: {folder}: {exc}") from None
 
 
 def _migrate_db(source: str, destination: str) -> int:
@@ -506,10 +527,12 @@ def _chat(args: argparse.Namespace) -> int:
     # An interactive chat answers Ctrl-C even when started from a runner that ignores
     # SIGINT (an ignored signal stays ignored across exec, and asyncio then leaves it be).
     signal.signal(signal.SIGINT, signal.default_int_handler)
+    # The in-process webhook's JSON log lines would interleave with the conversation.
+    logging.getLogger().setLevel(logging.WARNING)
     try:
         return asyncio.run(run_chat(args))
-    except KeyboardInterrupt:  # Ctrl-C leaves the chat quietly
-        print(file=sys.stderr)
+    except KeyboardInterrupt:  # Ctrl-C leaves the chat quietly: one goodbye line
+        print("\n(bye)", file=sys.stderr)
         return 130
 
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
+import re
 import secrets
 import sys
 import tempfile
@@ -42,9 +43,19 @@ COMMANDS = {
     "/retry": "resend the last message with the same MsgId (as WeChat does)",
     "/reset": "start over as a new user",
     "/save FILE": "save this conversation as a conversation-test YAML",
+    "/human-end": "the agent closes the hand-off (WeChat's kf_close_session event)",
+    "/inspect": "show the last raw request and reply (decrypted, and as on the wire)",
     "/quit": "leave",
 }
 _PROMPT = "you> "
+#: Escape sequences (CSI, OSC, two-byte ESC) and C0/C1 controls other than newline.
+_ESCAPES = re.compile(r"\x1b\[[0-?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\\\)?"
+                      r"|\x1b[@-_]?|[\x00-\x09\x0b-\x1f\x7f-\x9f]")
+
+
+def clean_input(text: str) -> str:
+    """``text`` without escape sequences and control characters (newlines kept), stripped."""
+    return _ESCAPES.sub("", text).strip()
 #: How long to wait for answers that arrive through the customer-service API.
 _API_WAIT = 2.0
 
@@ -187,6 +198,12 @@ async def _handle(session: _Session, line: str) -> bool:
         session.recorder.reset()
         session.seen_api = 0
         session.print(f"(new user {session.openid})")
+    elif command == "/human-end":
+        exchange = await client.event(openid, "kf_close_session")
+        await session.show(exchange, None)
+        session.print("(hand-off closed: the bot answers again)")
+    elif command == "/inspect":
+        session.print(client.inspect())
     elif command == "/save" and argument:
         path = session.recorder.save(Path(argument))
         session.print(f"(saved {len(session.recorder.turns)} turns to {path})")
@@ -282,7 +299,7 @@ async def _chat_loop(
             if not raw:
                 break
             line = raw.rstrip("\n")
-        line = line.strip()
+        line = clean_input(line)
         if line and not await _handle(session, line):
             break
     return 0

@@ -33,6 +33,7 @@ class WebhookClient:
         self.url = url
         self.builder = builder
         self.last: dict[str, Any] | None = None
+        self.raw: tuple[str, str, str, str] | None = None
 
     async def push(self, fields: dict[str, Any]) -> Exchange:
         """Send ``fields`` as one signed push; remember it for :meth:`retry`."""
@@ -46,7 +47,16 @@ class WebhookClient:
             body = await resp.text()
             status = resp.status
         latency = (time.perf_counter() - started) * 1000
+        self.raw = (self.builder.encode(fields), request.body, str(status), body)
         return Exchange(fields, self.builder.read(status, body), latency)
+
+    def inspect(self) -> str:
+        """The last request and reply: the plaintext payload and what went over the wire."""
+        if self.raw is None:
+            return "(nothing sent yet)"
+        payload, wire, status, body = self.raw
+        return (f"request (decrypted):\n{payload}\nrequest (on the wire):\n{wire}\n"
+                f"reply (HTTP {status}, on the wire):\n{body}")
 
     async def retry(self) -> Exchange | None:
         """Resend the last push with the same MsgId, as WeChat does after a timeout."""
