@@ -19,6 +19,8 @@ from collections.abc import Awaitable, Callable
 
 from aiohttp import web
 
+from wxloan import __version__
+
 from .channels import Channel
 from .errors import BadRequest, Forbidden, PayloadTooLarge, RequestRejected
 from .inbound import TEXT_FIELDS, Inbound, from_fields
@@ -234,9 +236,13 @@ async def healthz(request: web.Request) -> web.Response:
         database_ok = await request.app[STORE].ping()
     except Exception:  # any database failure means "not healthy", never a crash
         database_ok = False
+    pipeline = request.app[PIPELINE]
+    services = pipeline.dialogue.services
     body = {
         "status": "ok" if database_ok else "degraded",
         "database": "ok" if database_ok else "error",
-        "in_flight": request.app[PIPELINE].in_flight,
+        "in_flight": pipeline.in_flight,
+        "version": __version__,
+        "knowledge": {"hash": services.data_hash, "source": services.source},
     }
     return web.json_response(body, status=200 if database_ok else 503)

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Protocol
 
 from wxloan.knowledge import ApplicantProfile, KnowledgeBase, load_knowledge, next_question
+from wxloan.knowledge.loader import data_fingerprint
 
 from .menu import Menu, load_menu
 from .nlu import Understander, Understanding
@@ -124,6 +125,9 @@ class DialogueServices:
     agents: AgentDirectory = field(default_factory=UnknownAgents)
     #: the user's stored verdicts (the bot replaces it with one over its store)
     history: AssessmentHistory = field(default_factory=NoHistory)
+    #: where the data came from ("shipped" or the operator's folder) and its fingerprint
+    source: str = "shipped"
+    data_hash: str = ""
 
     def next_question(
         self, profile: ApplicantProfile, flow: str, exclude: frozenset[str]
@@ -150,7 +154,8 @@ def load_services(data_dir: Path | None = None) -> DialogueServices:
     if data_dir is None:
         kb = load_knowledge()
         return DialogueServices(
-            kb=kb, understander=Understander(), menu=load_menu(), questions=QuestionCache(kb)
+            kb=kb, understander=Understander(), menu=load_menu(), questions=QuestionCache(kb),
+            data_hash=data_fingerprint(),
         )
     kb = load_knowledge(data_dir)
     understander = Understander(data_dir / "lexicon.toml", model=data_dir / "nlu" / "model.json")
@@ -159,4 +164,6 @@ def load_services(data_dir: Path | None = None) -> DialogueServices:
         understander=understander,
         menu=load_menu(data_dir / "menu.toml"),
         questions=QuestionCache(kb),
+        source=str(data_dir),
+        data_hash=data_fingerprint(data_dir),
     )

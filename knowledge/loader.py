@@ -9,6 +9,7 @@ the field, so start-up stops with a message that says what to fix.
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable, Iterable
 from decimal import Decimal
 from enum import StrEnum
@@ -39,7 +40,7 @@ from .records import (
     SpecialGroup,
 )
 
-__all__ = ["DATA_DIR", "FILES", "load_knowledge"]
+__all__ = ["DATA_DIR", "FILES", "data_fingerprint", "load_knowledge"]
 
 DATA_DIR = Path(__file__).with_name("data")
 
@@ -62,6 +63,25 @@ _PAY_SCORE_MIN, _PAY_SCORE_MAX = 300, 850
 _APR_MAX = Decimal(36)
 
 _E = TypeVar("_E", bound=StrEnum)
+
+
+#: what a data folder holds that changes an answer (the knowledge, lexicon, menu, NLU data)
+_FINGERPRINTED = ("*.toml", "nlu/*.toml", "nlu/*.json", "nlu/examples/*.yml")
+
+
+def data_fingerprint(path: Path | None = None) -> str:
+    """The first 12 hex digits of a sha256 over every data file's name and bytes.
+
+    Why: an operator (and ``/healthz``) can tell which data a running bot answers from,
+    and that a reload took effect, without comparing files by hand.
+    """
+    directory = DATA_DIR if path is None else Path(path)
+    digest = hashlib.sha256()
+    files = sorted({f for pattern in _FINGERPRINTED for f in directory.glob(pattern)})
+    for file in files:
+        digest.update(file.relative_to(directory).as_posix().encode() + b"\0")
+        digest.update(file.read_bytes() + b"\0")
+    return digest.hexdigest()[:12]
 
 
 def load_knowledge(path: Path | None = None) -> KnowledgeBase:
