@@ -6,6 +6,7 @@ No logic lives here. Each resource is owned by one ``cleanup_ctx`` generator: co
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import logging
 import time
@@ -19,7 +20,7 @@ from wxloan.storage import describe, open_database
 
 from .config import Settings
 from .channels import MINIPROGRAM, OFFICIAL_ACCOUNT, channels_from
-from .keys import CLOCK, PIPELINE, SETTINGS, STORE
+from .keys import CLOCK, PIPELINE, RELOAD, SETTINGS, STORE
 from .metrics import NO_METRICS, PrometheusRecorder
 from .middlewares import error_middleware
 from .outbound import CustomerServiceSender, OutboundSender
@@ -64,6 +65,32 @@ def create_app(
     )
     app[SETTINGS] = settings
     app[CLOCK] = clock
+
+    async def reload_knowledge() -> bool:
+        """Load the knowledge folder again beside the running app and swap it in whole.
+
+        Turns already under way finish on the data they started with; the next message
+        reads the new data. An invalid folder is refused and logged, the old data stays.
+        """
+        from wxloan.knowledge.errors import DataError
+
+        try:
+            fresh = await asyncio.to_thread(load_services, settings.knowledge_dir)
+        except (DataError, OSError, ValueError) as exc:
+            problems = list(getattr(exc, "problems", ())) or [str(exc)]
+            log.error("knowledge reload refused; the old data stays in use",
+                      extra={"fields": {"source": str(settings.knowledge_dir or "shipped"),
+                                        "problems": problems}})
+            return False
+        pipeline = app[PIPELINE]
+        old = pipeline.dialogue.services
+        pipeline.dialogue = build_dialogue(
+            router, dataclasses.replace(fresh, agents=agents, history=history))
+        log.info("knowledge reloaded", extra={"fields": {
+            "source": fresh.source, "hash": fresh.data_hash, "previous_hash": old.data_hash}})
+        return True
+
+    app[RELOAD] = reload_knowledge
     channels = channels_from(settings)
 
     async def storage_ctx(app: web.Application) -> AsyncIterator[None]:

@@ -36,6 +36,7 @@ from typing import Any
 from aiohttp import web
 
 from .app import create_app
+from .keys import RELOAD
 from .config import Settings
 from .errors import ConfigError, StartupError, WorkersFailed
 from .metrics import MetricsServer, metrics_app, process_dead
@@ -46,6 +47,8 @@ __all__ = ["Supervisor", "log_serving", "run_single"]
 log = logging.getLogger("wxloan.serve")
 
 _STOP_SIGNALS = {signal.SIGTERM, signal.SIGINT}
+#: blocked while a worker starts, so none arrives before its handler (SIGHUP would kill)
+_WORKER_SIGNALS = _STOP_SIGNALS | {signal.SIGHUP}
 #: seconds in-flight requests get to finish at shutdown (a reply is due within 5 s anyway)
 SHUTDOWN_TIMEOUT = 10.0
 
@@ -103,12 +106,19 @@ async def _serve_app(
 
     for signum in _STOP_SIGNALS:
         loop.add_signal_handler(signum, request_stop, signum)
+    app = create_app(settings)
+    reloads: set[asyncio.Task[bool]] = set()
+
+    def request_reload() -> None:  # SIGHUP: the knowledge data again, beside the serving
+        task = loop.create_task(app[RELOAD]())
+        reloads.add(task)
+        task.add_done_callback(reloads.discard)
+
+    loop.add_signal_handler(signal.SIGHUP, request_reload)
     # A forked worker starts with these blocked (see Supervisor._start): one sent while it
-    # was starting is delivered now, to the handler above.
-    signal.pthread_sigmask(signal.SIG_UNBLOCK, _STOP_SIGNALS)
-    runner = web.AppRunner(
-        create_app(settings), access_log=None, shutdown_timeout=SHUTDOWN_TIMEOUT
-    )
+    # was starting is delivered now, to the handlers above.
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, _WORKER_SIGNALS)
+    runner = web.AppRunner(app, access_log=None, shutdown_timeout=SHUTDOWN_TIMEOUT)
     try:
         await runner.setup()  # opens the database (the app's cleanup_ctx)
     except Exception as exc:
@@ -279,6 +289,7 @@ class Supervisor:
         for fd in (self._ready_r, self._wake_r, self._wake_w):
             os.set_blocking(fd, False)
         previous = {signum: signal.signal(signum, self._on_signal) for signum in _STOP_SIGNALS}
+        previous[signal.SIGHUP] = signal.signal(signal.SIGHUP, self._on_hangup)
         from wxloan import handlers  # noqa: F401  (imported once here, shared by every forked worker)
 
         try:
@@ -295,6 +306,13 @@ class Supervisor:
                 signal.signal(signum, handler)
             for fd in (self._ready_r, self._ready_w, self._wake_r, self._wake_w):
                 os.close(fd)
+
+    def _on_hangup(self, _signum: int, _frame: object) -> None:
+        """SIGHUP (``systemctl reload``): every live worker reloads its knowledge data."""
+        for slot in self.slots:
+            if slot.process is not None and slot.process.pid is not None:
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(slot.process.pid, signal.SIGHUP)
 
     def _on_signal(self, signum: int, _frame: object) -> None:
         self._stop_signal = signum
@@ -332,7 +350,7 @@ class Supervisor:
     def _start(self, slot: _Slot) -> None:
         # Blocked across the fork: the child must not run this process's handlers; it
         # unblocks them once its own are installed (see _serve_app).
-        mask = signal.pthread_sigmask(signal.SIG_BLOCK, _STOP_SIGNALS)
+        mask = signal.pthread_sigmask(signal.SIG_BLOCK, _WORKER_SIGNALS)
         try:
             process = self._context.Process(
                 target=_worker_process,
