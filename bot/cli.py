@@ -12,6 +12,7 @@ import datetime as dt
 import json
 import logging
 import math
+import re
 import os
 import signal
 import socket
@@ -34,7 +35,7 @@ if TYPE_CHECKING:
 
 from .config import ENV_VARS, Settings
 from .errors import ConfigError, StartupError, WorkersFailed
-from .logs import configure_logging
+from .logs import configure_logging, user_ref
 from wxloan.handlers import CHINA_TZ
 from .simulator.chat import COMMANDS as CHAT_COMMANDS
 from .simulator.chat import add_arguments as add_chat_arguments
@@ -50,6 +51,7 @@ __all__ = ["main"]
 log = logging.getLogger("wxloan.cli")
 
 _LOOPBACK = {"127.0.0.1", "localhost", "::1"}
+_LOG_REF = re.compile(r"[0-9a-f]{12}")
 
 #: modules that add their own subcommands: ``add_commands(subparsers)``, each parser with
 #: ``set_defaults(run=fn)`` where ``fn(settings, args) -> exit code``
@@ -89,9 +91,21 @@ def _parser() -> argparse.ArgumentParser:
     stats.add_argument("--json", action="store_true", help="print JSON instead of a table")
 
     transcript = commands.add_parser("transcript", help="one user's conversation (masked)")
-    transcript.add_argument("openid", help="the user's openid")
+    transcript.add_argument("openid", metavar="USER",
+                            help="the user's openid, or the log reference logs name it by")
     transcript.add_argument("--db", help="SQLite file or postgresql:// URL (default $WXLOAN_DB)")
     transcript.add_argument("--limit", type=int, default=500, help="last N messages")
+    transcript.add_argument("--json", action="store_true",
+                            help="print one JSON object per message instead of lines")
+
+    export = commands.add_parser(
+        "export", help="masked conversations of the last DAYS days as JSON lines",
+        description="One JSON object per message (user by log reference, never the openid; "
+        "time; direction; type; masked text), oldest first.")
+    export.add_argument("--since", type=float, required=True, metavar="DAYS",
+                        help="messages of the last DAYS days")
+    export.add_argument("--out", type=Path, metavar="FILE", help="write to FILE (default stdout)")
+    export.add_argument("--db", help="SQLite file or postgresql:// URL (default $WXLOAN_DB)")
 
     chat = commands.add_parser(
         "chat", help="chat with the bot in the terminal, as WeChat would call it",
@@ -211,7 +225,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "stats":
             return _stats(settings, args.days, args.json)
         if args.command == "transcript":
-            return _transcript(settings, args.openid, args.limit)
+            return _transcript(settings, args.openid, args.limit, args.json)
+        if args.command == "export":
+            return _export(settings, args.since, args.out)
         if args.command == "purge":
             return _purge(settings, args)
         if args.command == "chat":
@@ -417,19 +433,48 @@ def _asdict(stats: object) -> object:
     return asdict(stats) if is_dataclass(stats) and not isinstance(stats, type) else stats
 
 
-def _transcript(settings: Settings, openid: str, limit: int) -> int:
+def _transcript(settings: Settings, user: str, limit: int, as_json: bool = False) -> int:
     if limit < 1:
         raise ConfigError("--limit must be at least 1")
     with _operator_store(settings) as store:
-        rows = store.transcript(openid, limit)
+        rows = store.transcript(user, limit)
+        if not rows and _LOG_REF.fullmatch(user):  # the 12 hex digits a log line shows
+            openid = next((o for o in store.openids() if user_ref(o) == user), None)
+            rows = store.transcript(openid, limit) if openid is not None else []
     if not rows:
-        print(f"no messages for {openid}", file=sys.stderr)
+        print(f"no messages for {user}", file=sys.stderr)
         return 1
     for row in rows:
-        when = dt.datetime.fromtimestamp(row["created_at"], CHINA_TZ).strftime("%Y-%m-%d %H:%M:%S")
+        when = dt.datetime.fromtimestamp(row["created_at"], CHINA_TZ)
+        if as_json:
+            print(json.dumps({"time": when.isoformat(timespec="seconds"),
+                              "direction": row["direction"], "type": row["msg_type"],
+                              "content": row["content"]}, ensure_ascii=False))
+            continue
         arrow = "→" if row["direction"] == "in" else "←"
         content = (row["content"] or "").replace("\n", "\n" + " " * 24)
-        print(f"{when} {arrow} [{row['msg_type']}] {content}")
+        print(f"{when:%Y-%m-%d %H:%M:%S} {arrow} [{row['msg_type']}] {content}")
+    return 0
+
+
+def _export(settings: Settings, days: float, out: Path | None) -> int:
+    """``wxloan export``: masked messages as JSON lines, users by log reference only."""
+    if not math.isfinite(days) or days <= 0:
+        raise ConfigError("--since must be a positive number of days")
+    with _operator_store(settings) as store:
+        rows = store.messages_since(time.time() - days * 86400)
+    lines = (json.dumps({
+        "user": user_ref(row["openid"]),
+        "time": dt.datetime.fromtimestamp(row["created_at"], CHINA_TZ).isoformat(
+            timespec="seconds"),
+        "direction": row["direction"], "type": row["msg_type"], "content": row["content"],
+    }, ensure_ascii=False) + "\n" for row in rows)
+    if out is None:
+        sys.stdout.writelines(lines)
+    else:
+        with out.open("w", encoding="utf-8") as file:
+            file.writelines(lines)
+        print(f"wrote {len(rows)} messages to {out}", file=sys.stderr)
     return 0
 
 

@@ -105,6 +105,19 @@ class ReadOnlyStore:
         """The user's last ``limit`` messages, oldest first (as :meth:`Store.transcript`)."""
         return _transcript(self._conn, openid, limit)
 
+    def openids(self) -> list[str]:
+        """Every user's openid (to find one by the log reference the logs name it by)."""
+        return [row[0] for row in self._conn.execute("SELECT openid FROM users")]
+
+    def messages_since(self, since: float) -> list[dict[str, Any]]:
+        """Every message at or after ``since``, oldest first, masked again on read."""
+        rows = self._conn.execute(
+            "SELECT id, openid, direction, msg_type, content, created_at FROM messages"
+            " WHERE created_at >= ? ORDER BY id", (since,)).fetchall()
+        return [{"id": r[0], "openid": r[1], "direction": r[2], "msg_type": r[3],
+                 "content": mask_personal_data(r[4] or "").text, "created_at": r[5]}
+                for r in rows]
+
     def unsure_messages(self, since: float, confidence: float) -> list[LoggedMessage]:
         """Inbound messages since ``since`` that fell to the fallback, got a clarifying
         question or were read with a confidence below ``confidence``; oldest first.

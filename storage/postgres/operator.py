@@ -111,6 +111,19 @@ class PgOperatorStore:
                  "content": mask_personal_data(r["content"] or "").text,
                  "created_at": r["created_at"]} for r in reversed(rows)]
 
+    def openids(self) -> list[str]:
+        """Every user's openid (to find one by the log reference the logs name it by)."""
+        return [r["openid"] for r in self._run(self._conn.fetch("SELECT openid FROM users"))]
+
+    def messages_since(self, since: float) -> list[dict[str, Any]]:
+        """Every message at or after ``since``, oldest first, masked again on read."""
+        rows = self._run(self._conn.fetch(
+            "SELECT id, openid, direction, msg_type, content, created_at FROM messages"
+            " WHERE created_at >= $1 ORDER BY id", since))
+        return [{"id": r["id"], "openid": r["openid"], "direction": r["direction"],
+                 "msg_type": r["msg_type"], "content": mask_personal_data(r["content"] or "").text,
+                 "created_at": r["created_at"]} for r in rows]
+
     def unsure_messages(self, since: float, confidence: float) -> list[LoggedMessage]:
         """Inbound messages since ``since`` that fell to the fallback, got a clarifying
         question or were read below ``confidence``; oldest first.

@@ -166,3 +166,54 @@ def test_libpq_variables_fill_in_what_the_url_leaves_out(both, postgres_server, 
     code, out, err = _run(["stats", "--json", "--db", f"postgresql://{parts.path}"], capsys)
     assert code == 0, err
     assert json.loads(out)["users"] == 3
+
+
+def test_transcript_by_log_reference_and_as_json_agree(both, capsys):
+    from wxloan.bot.logs import user_ref
+
+    results = {}
+    for engine, db in both.items():
+        code, by_openid, _ = _run(["transcript", "o-a", "--json", "--db", db], capsys)
+        assert code == 0
+        code, by_ref, _ = _run(["transcript", user_ref("o-a"), "--json", "--db", db], capsys)
+        assert code == 0 and by_ref == by_openid
+        results[engine] = [json.loads(line) for line in by_ref.splitlines()]
+    assert results["sqlite"] == results["postgres"]
+    rows = results["sqlite"]
+    assert [(r["direction"], r["type"]) for r in rows] == [("in", "text"), ("out", "text")] * 2
+    assert "139****5678" in rows[2]["content"] and "13912345678" not in str(rows)
+    code, _, err = _run(["transcript", "0123456789ab", "--db", both["sqlite"]], capsys)
+    assert code == 1 and "no messages for 0123456789ab" in err
+
+
+def test_export_agrees_is_masked_and_names_users_by_reference_only(both, capsys, tmp_path):
+    from wxloan.bot.logs import user_ref
+
+    results = {}
+    for engine, db in both.items():
+        code, out, _ = _run(["export", "--since", "7", "--db", db], capsys)
+        assert code == 0
+        results[engine] = [json.loads(line) for line in out.splitlines()]
+    assert results["sqlite"] == results["postgres"]
+    rows = results["sqlite"]
+    assert len(rows) == 8  # four turns in the last 7 days (the 40-day-old one is left out)
+    assert {r["user"] for r in rows} == {user_ref("o-a"), user_ref("o-b")}
+    text = json.dumps(rows, ensure_ascii=False)
+    assert "o-a" not in text and "13912345678" not in text and "139****5678" in text
+    out_file = tmp_path / "export.jsonl"
+    code, out, err = _run(["export", "--since", "7", "--out", str(out_file),
+                           "--db", both["sqlite"]], capsys)
+    assert code == 0 and out == "" and "wrote 8 messages" in err
+    assert [json.loads(line) for line in out_file.read_text().splitlines()] == rows
+
+
+@pytest.mark.parametrize("days", ["0", "-5", "nan"])
+def test_export_refuses_a_period_that_is_not_positive(both, capsys, days):
+    code, _, err = _run(["export", "--since", days, "--db", both["sqlite"]], capsys)
+    assert code == 2 and "--since must be a positive number of days" in err
+
+
+@pytest.mark.parametrize("days", ["0", "-5"])
+def test_stats_refuses_zero_or_negative_days(both, capsys, days):
+    code, _, err = _run(["stats", "--days", days, "--db", both["sqlite"]], capsys)
+    assert code == 2 and "--days must be at least 1" in err
