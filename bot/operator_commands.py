@@ -1,7 +1,7 @@
-"""The operator's conversation tools: ``users``, ``backup`` and ``forget`` (SQLite).
+"""The operator's conversation tools: ``users``, ``backup`` and ``forget``.
 
-``export``, the PostgreSQL side of ``users``/``forget`` and the ``transcript``/``stats``
-extensions of issue 16 part 5 are not done yet.
+``users`` and ``forget`` work on both engines; ``backup`` is SQLite's online copy
+(PostgreSQL has ``pg_dump``). ``transcript`` and ``export`` live in :mod:`.cli`.
 """
 
 from __future__ import annotations
@@ -11,6 +11,7 @@ import datetime as dt
 import json
 import sqlite3
 from pathlib import Path
+from typing import Any
 
 from wxloan.storage import retention
 
@@ -23,7 +24,7 @@ __all__ = ["add_commands"]
 #: Tables that hold a user's rows, keyed by ``openid`` (storage/migrations.py).
 USER_TABLES = ("messages", "processed", "assessments", "sessions", "users", "deliveries",
                "quota_grants", "delivery_attempts")
-_DB_HELP = "SQLite file (default $WXLOAN_DB)"
+_DB_HELP = "SQLite file or postgresql:// URL (default $WXLOAN_DB)"
 
 
 def add_commands(commands: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None:
@@ -47,8 +48,8 @@ def add_commands(commands: "argparse._SubParsersAction[argparse.ArgumentParser]"
 
 def _sqlite_path(settings: Settings, command: str) -> Path:
     if settings.database is not None:
-        raise ConfigError(f"{command} on PostgreSQL: not supported yet"
-                          + (" (use pg_dump)" if command == "backup" else ""))
+        raise ConfigError(f"{command}: a PostgreSQL database is backed up with its own"
+                          " tools (pg_dump, or pg_basebackup with WAL archiving)")
     path = settings.db_path
     if not path.is_file():
         raise ConfigError(f"WXLOAN_DB / --db: no database at {path}")
@@ -58,6 +59,11 @@ def _sqlite_path(settings: Settings, command: str) -> Path:
 def _users(settings: Settings, args: argparse.Namespace) -> int:
     if args.limit < 1:
         raise ConfigError("--limit must be at least 1")
+    if settings.database is not None:
+        with _pg_store(settings) as store:
+            rows = store.users(args.limit)
+        _print_users(rows, args.json)
+        return 0
     path = _sqlite_path(settings, "users")
     conn = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)
     try:
@@ -68,15 +74,19 @@ def _users(settings: Settings, args: argparse.Namespace) -> int:
             " FROM users u ORDER BY u.last_seen DESC LIMIT ?", (args.limit,)).fetchall()
     finally:
         conn.close()
+    _print_users(rows, args.json)
+    return 0
+
+
+def _print_users(rows: list[tuple[str, float, float, int, str | None]], as_json: bool) -> None:
     for openid, first, last, messages, flow in rows:
         item = {"ref": user_ref(openid), "first_seen": _iso(first), "last_seen": _iso(last),
                 "messages": int(messages), "flow": flow}
-        if args.json:
+        if as_json:
             print(json.dumps(item, ensure_ascii=False))
         else:
             print(f"{item['ref']}  {item['first_seen']}  {item['last_seen']}"
                   f"  {messages:>6}  {flow or '-'}")
-    return 0
 
 
 def _iso(when: float | None) -> str:
@@ -99,7 +109,28 @@ def _backup(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+def _pg_store(settings: Settings) -> Any:
+    from wxloan.storage.postgres.operator import PgOperatorStore
+
+    from .cli import _existing_database
+
+    assert settings.database is not None
+    with _existing_database(settings.database):
+        return PgOperatorStore(settings.database)
+
+
 def _forget(settings: Settings, args: argparse.Namespace) -> int:
+    if settings.database is not None:
+        with _pg_store(settings) as store:
+            openids = set(store.openids())
+            openid = args.user if args.user in openids else next(
+                (o for o in openids if user_ref(o) == args.user), None)
+            if openid is None:
+                raise ConfigError(f"no user {args.user!r} in the database")
+            deleted = store.forget(openid, USER_TABLES)
+        print(f"forgot {user_ref(openid)}: "
+              + ", ".join(f"{table}: {n}" for table, n in deleted.items()))
+        return 0
     path = _sqlite_path(settings, "forget")
     conn = sqlite3.connect(str(path), isolation_level=None)
     conn.execute("PRAGMA busy_timeout=5000")

@@ -115,6 +115,29 @@ class PgOperatorStore:
         """Every user's openid (to find one by the log reference the logs name it by)."""
         return [r["openid"] for r in self._run(self._conn.fetch("SELECT openid FROM users"))]
 
+    def users(self, limit: int) -> list[tuple[str, float, float, int, str | None]]:
+        """The ``limit`` users seen last: openid, first and last seen, messages, flow."""
+        rows = self._run(self._conn.fetch(
+            "SELECT u.openid, u.first_seen, u.last_seen,"
+            " (SELECT COUNT(*) FROM messages m WHERE m.openid = u.openid) AS messages,"
+            " (SELECT flow FROM sessions s WHERE s.openid = u.openid) AS flow"
+            " FROM users u ORDER BY u.last_seen DESC LIMIT $1", limit))
+        return [(r["openid"], r["first_seen"], r["last_seen"], int(r["messages"]), r["flow"])
+                for r in rows]
+
+    def forget(self, openid: str, tables: tuple[str, ...]) -> dict[str, int]:
+        """Delete every row of ``openid`` from ``tables`` in one transaction."""
+        return self._run(self._forget(openid, tables))
+
+    async def _forget(self, openid: str, tables: tuple[str, ...]) -> dict[str, int]:
+        deleted: dict[str, int] = {}
+        async with self._conn.transaction():
+            for table in tables:
+                status = await self._conn.execute(
+                    f"DELETE FROM {table} WHERE openid = $1", openid)
+                deleted[table] = int(status.split()[-1])
+        return deleted
+
     def messages_since(self, since: float) -> list[dict[str, Any]]:
         """Every message at or after ``since``, oldest first, masked again on read."""
         rows = self._run(self._conn.fetch(

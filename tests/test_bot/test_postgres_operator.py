@@ -217,3 +217,39 @@ def test_export_refuses_a_period_that_is_not_positive(both, capsys, days):
 def test_stats_refuses_zero_or_negative_days(both, capsys, days):
     code, _, err = _run(["stats", "--days", days, "--db", both["sqlite"]], capsys)
     assert code == 2 and "--days must be at least 1" in err
+
+
+def test_users_agree(both, capsys):
+    from wxloan.bot.logs import user_ref
+
+    results = {}
+    for engine, db in both.items():
+        code, out, _ = _run(["users", "--json", "--db", db], capsys)
+        assert code == 0
+        results[engine] = [json.loads(line) for line in out.splitlines()]
+    assert results["sqlite"] == results["postgres"]
+    assert [u["ref"] for u in results["sqlite"]] == [user_ref(o) for o in ("o-b", "o-a", "o-old")]
+    assert [u["messages"] for u in results["sqlite"]] == [4, 4, 2]
+
+
+@pytest.mark.parametrize("engine", ["sqlite", "postgres"])
+def test_forget_on_either_engine_leaves_nothing_of_that_user(both, capsys, engine):
+    from wxloan.bot.logs import user_ref
+
+    db = both[engine]
+    code, out, _ = _run(["forget", user_ref("o-a"), "--db", db], capsys)
+    assert code == 0 and out.startswith(f"forgot {user_ref('o-a')}: ") and "messages: 4" in out
+    code, out, _ = _run(["users", "--json", "--db", db], capsys)
+    assert [json.loads(line)["ref"] for line in out.splitlines()] == [
+        user_ref("o-b"), user_ref("o-old")]
+    code, _, err = _run(["transcript", "o-a", "--db", db], capsys)
+    assert code == 1
+    code, out, _ = _run(["export", "--since", "100", "--db", db], capsys)
+    assert user_ref("o-a") not in out and user_ref("o-b") in out
+    code, _, err = _run(["forget", "o-a", "--db", db], capsys)
+    assert code == 2 and "no user 'o-a'" in err
+
+
+def test_backup_on_postgresql_is_one_line_pointing_at_its_tools(both, capsys, tmp_path):
+    code, _, err = _run(["backup", str(tmp_path / "x.db"), "--db", both["postgres"]], capsys)
+    assert code == 2 and "pg_dump" in err and "\n" not in err.strip()
