@@ -127,9 +127,9 @@ def _forget(settings: Settings, args: argparse.Namespace) -> int:
                 (o for o in openids if user_ref(o) == args.user), None)
             if openid is None:
                 raise ConfigError(f"no user {args.user!r} in the database")
-            deleted = store.forget(openid, USER_TABLES)
+            gone = store.forget(openid, USER_TABLES)
         print(f"forgot {user_ref(openid)}: "
-              + ", ".join(f"{table}: {n}" for table, n in deleted.items()))
+              + ", ".join(f"{table}: {n}" for table, n in gone.items()))
         return 0
     path = _sqlite_path(settings, "forget")
     conn = sqlite3.connect(str(path), isolation_level=None)
