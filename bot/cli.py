@@ -35,11 +35,11 @@ if TYPE_CHECKING:
 
 from .config import ENV_VARS, Settings
 from .errors import ConfigError, StartupError, WorkersFailed
-from .logs import configure_logging, user_ref
+from .logs import JsonFormatter, configure_logging, user_ref
 from wxloan.handlers import CHINA_TZ
 from .simulator.chat import COMMANDS as CHAT_COMMANDS
 from .simulator.chat import add_arguments as add_chat_arguments
-from .simulator.chat import run_chat
+from .simulator.chat import chat_log_path, run_chat
 from .startup import DB_SETTING, bind_sockets, check_db_path, db_error, is_db_error, migrate
 from .supervisor import Supervisor, run_single
 from wxloan import __version__
@@ -572,13 +572,27 @@ def _chat(args: argparse.Namespace) -> int:
     # An interactive chat answers Ctrl-C even when started from a runner that ignores
     # SIGINT (an ignored signal stays ignored across exec, and asyncio then leaves it be).
     signal.signal(signal.SIGINT, signal.default_int_handler)
-    # The in-process webhook's JSON log lines would interleave with the conversation.
-    logging.getLogger().setLevel(logging.WARNING)
+    # The in-process webhook's JSON log lines go to a file, never into the conversation.
+    log_file = Path(args.log_file) if args.log_file else chat_log_path()
+    log_file.parent.mkdir(parents=True, exist_ok=True)
+    handler = logging.FileHandler(log_file, encoding="utf-8")
+    handler.setFormatter(JsonFormatter())
+    root = logging.getLogger()
+    for old in root.handlers:
+        if isinstance(old, logging.FileHandler):
+            old.close()
+    root.handlers[:] = [handler]
+    root.setLevel(logging.INFO)
+    if sys.stdin.isatty() and sys.stdout.isatty():
+        print(f"(logs: {log_file})", file=sys.stderr, flush=True)
     try:
         return asyncio.run(run_chat(args))
     except KeyboardInterrupt:  # Ctrl-C leaves the chat quietly: one goodbye line
         print("\n(bye)", file=sys.stderr)
         return 130
+    finally:
+        root.removeHandler(handler)
+        handler.close()
 
 
 def _simulate(args: argparse.Namespace) -> int:

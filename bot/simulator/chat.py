@@ -24,6 +24,9 @@ from pathlib import Path
 from typing import TextIO
 
 import aiohttp
+from prompt_toolkit import PromptSession
+from prompt_toolkit.formatted_text import FormattedText
+from prompt_toolkit.history import FileHistory
 
 from ..config import _aes_key_ok
 from ..errors import ConfigError, StartupError
@@ -33,7 +36,7 @@ from .local import local_bot
 from .protocol import PushBuilder
 from .transcript import Recorder
 
-__all__ = ["COMMANDS", "add_arguments", "run_chat"]
+__all__ = ["COMMANDS", "add_arguments", "chat_log_path", "history_path", "run_chat"]
 
 COMMANDS = {
     "/subscribe": "follow the account (welcome)",
@@ -72,6 +75,26 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="talk to the mini-program channel (in-process only)")
     parser.add_argument("--openid", help="the simulated user's openid (default: random)")
     parser.add_argument("--db", type=Path, help="database for the in-process webhook")
+    parser.add_argument("--log-file", type=Path, metavar="PATH",
+                        help="where the in-process webhook's logs go (default: "
+                        "wxloan-chat-<pid>.log in the temporary folder)")
+
+
+def chat_log_path() -> Path:
+    """The default log file of a chat: one per process in the temporary folder."""
+    return Path(tempfile.gettempdir()) / f"wxloan-chat-{os.getpid()}.log"
+
+
+def history_path() -> Path:
+    """Where the terminal chat keeps its input history (the folder is created)."""
+    env = os.environ
+    if env.get("WXLOAN_CHAT_HISTORY"):
+        path = Path(env["WXLOAN_CHAT_HISTORY"])
+    else:
+        state = env.get("XDG_STATE_HOME") or str(Path.home() / ".local" / "state")
+        path = Path(state) / "wxloan" / "chat_history"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    return path
 
 
 @dataclass
@@ -120,8 +143,10 @@ async def _target(args: argparse.Namespace) -> AsyncIterator[_Target]:
 class _Session:
     """One chat: the client, the current user, the recorder, and where output goes."""
 
-    def __init__(self, client: WebhookClient, target: _Target, openid: str, out: TextIO) -> None:
+    def __init__(self, client: WebhookClient, target: _Target, openid: str, out: TextIO,
+                 colour: bool = False) -> None:
         self.client = client
+        self.colour = colour
         self.target = target
         self.openid = openid
         self.out = out
@@ -130,6 +155,10 @@ class _Session:
 
     def print(self, text: str) -> None:
         print(text, file=self.out, flush=True)
+
+    def bot(self, text: str) -> None:
+        """A bot reply: cyan on a terminal, plain otherwise."""
+        self.print(f"\x1b[36m{text}\x1b[0m" if self.colour else text)
 
     async def _api_answers(self, wait: bool) -> list[str]:
         """Answers that arrived through the (stand-in) customer-service API."""
@@ -154,16 +183,16 @@ class _Session:
         slow = "  ⚠ close to WeChat's 5 s limit" if exchange.latency_ms > 4000 else ""
         shown = reply.text
         if reply.kind == "text":
-            self.print(f"bot ({latency}){slow}>\n{reply.text}\n")
+            self.bot(f"bot ({latency}){slow}>\n{reply.text}\n")
         elif reply.kind == "transfer":
-            self.print(f"bot ({latency})> [transfer_customer_service: handed to a human agent]\n")
+            self.bot(f"bot ({latency})> [transfer_customer_service: handed to a human agent]\n")
         elif reply.kind == "error":
-            self.print(f"bot ({latency})> [error] {reply.text}\n")
+            self.bot(f"bot ({latency})> [error] {reply.text}\n")
         else:
-            self.print(f"bot ({latency})> [success: no passive reply]")
+            self.bot(f"bot ({latency})> [success: no passive reply]")
         expecting_api = self.target.standin is not None and reply.kind in ("success", "transfer")
         for text in await self._api_answers(wait=expecting_api and reply.kind == "success"):
-            self.print(f"bot (customer-service API)>\n{text}\n")
+            self.bot(f"bot (customer-service API)>\n{text}\n")
             shown = shown or text
         if record is not None:
             kind = reply.kind if not shown else "text"
@@ -284,12 +313,24 @@ async def _chat_loop(
 ) -> int:
     """The chat itself: read lines, send them, print the answers."""
     openid = args.openid or "sim-" + secrets.token_hex(6)
-    session = _Session(WebhookClient(http, target.url, target.builder), target, openid, stdout)
+    tty = interactive and read_line is None and stdout.isatty()
+    session = _Session(WebhookClient(http, target.url, target.builder), target, openid, stdout,
+                       colour=tty)
+    prompt_session: PromptSession[str] | None = None
+    if tty:
+        prompt_session = PromptSession(history=FileHistory(str(history_path())))
     if interactive:
         session.print(f"wxloan chat → {target.url} ({target.builder.mode} mode), user {openid}")
         session.print("Type a message to chat; /help lists the commands, /quit leaves.")
     while True:
-        if interactive:
+        if prompt_session is not None:
+            try:
+                line = await prompt_session.prompt_async(
+                    FormattedText([("ansigreen bold", _PROMPT)]))
+            except EOFError:
+                session.print("(bye)")
+                break
+        elif interactive:
             try:
                 line = await _read_line(read_line or input, _PROMPT)
             except EOFError:
