@@ -583,16 +583,18 @@ def _chat(args: argparse.Namespace) -> int:
             old.close()
     root.handlers[:] = [handler]
     root.setLevel(logging.INFO)
-    if sys.stdin.isatty() and sys.stdout.isatty():
+    tty = sys.stdin.isatty() and sys.stdout.isatty()
+    if tty:
         print(f"(logs: {log_file})", file=sys.stderr, flush=True)
     try:
-        return asyncio.run(run_chat(args))
+        code = asyncio.run(run_chat(args))
     except KeyboardInterrupt:  # Ctrl-C leaves the chat quietly: one goodbye line
         print("\n(bye)", file=sys.stderr)
-        return 130
+        code = 130
     finally:
         root.removeHandler(handler)
         handler.close()
+    return code
 
 
 def _simulate(args: argparse.Namespace) -> int:
