@@ -35,7 +35,7 @@ if TYPE_CHECKING:
 
 from .config import ENV_VARS, Settings
 from .errors import ConfigError, StartupError, WorkersFailed
-from .logs import JsonFormatter, configure_logging, user_ref
+from .logs import JsonFormatter, configure_logging, find_user, user_ref
 from wxloan.handlers import CHINA_TZ
 from .simulator.chat import COMMANDS as CHAT_COMMANDS
 from .simulator.chat import add_arguments as add_chat_arguments
@@ -322,20 +322,13 @@ def _metrics_endpoint(settings: Settings) -> Iterator[socket.socket | None]:
 def _check_knowledge_dir(folder: Path) -> None:
     """Load the operator's knowledge folder once before serving: a missing folder or any
     invalid file is one line naming the setting (every problem listed), exit 2."""
-    from wxloan.handlers import load_services
-    from wxloan.knowledge.errors import DataError
-
     setting = "WXLOAN_KNOWLEDGE_DIR / --knowledge"
     if not folder.is_dir():
         raise StartupError(f"{setting}: {folder} is not a folder "
                            "(`wxloan knowledge export DIR` writes one to start from)")
-    try:
-        load_services(folder)
-    except DataError as exc:
-        raise StartupError(f"{setting}: {folder}: " + "; ".join(exc.problems or [str(exc)])
-                           ) from None
-    except (OSError, ValueError) as exc:
-        raise StartupError(f"{setting}: {folder}: {exc}") from None
+    found = knowledge_commands.problems(folder)
+    if found:
+        raise StartupError(f"{setting}: {folder}: " + "; ".join(found))
 
 
 def _migrate_db(source: str, destination: str) -> int:
@@ -439,7 +432,7 @@ def _transcript(settings: Settings, user: str, limit: int, as_json: bool = False
     with _operator_store(settings) as store:
         rows = store.transcript(user, limit)
         if not rows and _LOG_REF.fullmatch(user):  # the 12 hex digits a log line shows
-            openid = next((o for o in store.openids() if user_ref(o) == user), None)
+            openid = find_user(store.openids(), user)
             rows = store.transcript(openid, limit) if openid is not None else []
     if not rows:
         print(f"no messages for {user}", file=sys.stderr)

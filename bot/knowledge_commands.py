@@ -14,7 +14,7 @@ from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from wxloan.knowledge.loader import DATA_DIR, data_fingerprint
+from wxloan.knowledge.loader import DATA_DIR, data_files, data_fingerprint
 
 from .errors import ConfigError
 
@@ -22,10 +22,6 @@ if TYPE_CHECKING:
     from .config import Settings
 
 __all__ = ["add_commands", "changes", "problems"]
-
-#: the files of a knowledge folder, as globs relative to it (the package's data/ layout)
-_PATTERNS = ("*.toml", "nlu/*.toml", "nlu/*.json", "nlu/examples/*.yml")
-
 
 def add_commands(commands: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None:
     """Add this module's subcommands; each sets ``run(settings, args) -> exit code``."""
@@ -55,17 +51,13 @@ def add_commands(commands: "argparse._SubParsersAction[argparse.ArgumentParser]"
     check.set_defaults(run=_check)
 
 
-def _files(folder: Path) -> list[Path]:
-    return sorted({f.relative_to(folder) for p in _PATTERNS for f in folder.glob(p)})
-
-
 def _export(settings: Settings, args: argparse.Namespace) -> int:
     target: Path = args.dir
     if target.exists() and not target.is_dir():
         raise ConfigError(f"knowledge export: {target} is a file, not a folder")
     if target.is_dir() and any(target.iterdir()) and not args.force:
         raise ConfigError(f"knowledge export: {target} is not empty (add --force to overwrite)")
-    written = _files(DATA_DIR)
+    written = data_files(DATA_DIR)
     for relative in written:
         (target / relative).parent.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(DATA_DIR / relative, target / relative)
@@ -111,7 +103,7 @@ def changes(shipped: Path, edited: Path) -> Iterator[str]:
     """What ``edited`` changes against ``shipped``: one line per value added, removed or
     changed in a TOML file (``limits.toml: products[0].max: 200000 -> 300000``), one per
     other file that differs."""
-    old_files, new_files = set(_files(shipped)), set(_files(edited))
+    old_files, new_files = set(data_files(shipped)), set(data_files(edited))
     for relative in sorted(old_files | new_files):
         name = relative.as_posix()
         if relative not in new_files:

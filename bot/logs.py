@@ -11,14 +11,24 @@ import json
 import logging
 import sys
 import time
+from collections.abc import Iterable
 from typing import Any
 
-__all__ = ["JsonFormatter", "configure_logging", "user_ref"]
+__all__ = ["JsonFormatter", "configure_logging", "find_user", "user_ref"]
 
 
 def user_ref(openid: str) -> str:
     """A stable 12-hex-digit reference for ``openid`` (not reversible)."""
     return hashlib.sha256(openid.encode("utf-8")).hexdigest()[:12]
+
+
+def find_user(openids: Iterable[str], user: str) -> str | None:
+    """The openid ``user`` names among ``openids``: itself, or the one whose log reference
+    it is (operators copy a user from a log line); None when neither."""
+    known = list(openids)
+    if user in known:
+        return user
+    return next((openid for openid in known if user_ref(openid) == user), None)
 
 
 class JsonFormatter(logging.Formatter):

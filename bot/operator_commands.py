@@ -17,7 +17,7 @@ from wxloan.storage import retention
 
 from .config import Settings
 from .errors import ConfigError
-from .logs import user_ref
+from .logs import find_user, user_ref
 
 __all__ = ["add_commands"]
 
@@ -122,9 +122,7 @@ def _pg_store(settings: Settings) -> Any:
 def _forget(settings: Settings, args: argparse.Namespace) -> int:
     if settings.database is not None:
         with _pg_store(settings) as store:
-            openids = set(store.openids())
-            openid = args.user if args.user in openids else next(
-                (o for o in openids if user_ref(o) == args.user), None)
+            openid = find_user(store.openids(), args.user)
             if openid is None:
                 raise ConfigError(f"no user {args.user!r} in the database")
             gone = store.forget(openid, USER_TABLES)
@@ -163,11 +161,8 @@ def _forget(settings: Settings, args: argparse.Namespace) -> int:
 
 def _resolve(conn: sqlite3.Connection, user: str) -> str:
     """The openid ``user`` names: an openid with rows, or a log reference of one."""
-    openids = [str(r[0]) for r in conn.execute(
-        "SELECT openid FROM users UNION SELECT openid FROM messages")]
-    if user in openids:
-        return user
-    for openid in openids:
-        if user_ref(openid) == user:
-            return openid
-    raise ConfigError(f"no user {user!r} in the database")
+    openid = find_user((str(r[0]) for r in conn.execute(
+        "SELECT openid FROM users UNION SELECT openid FROM messages")), user)
+    if openid is None:
+        raise ConfigError(f"no user {user!r} in the database")
+    return openid

@@ -40,7 +40,7 @@ from .records import (
     SpecialGroup,
 )
 
-__all__ = ["DATA_DIR", "FILES", "data_fingerprint", "load_knowledge"]
+__all__ = ["DATA_DIR", "FILES", "data_files", "data_fingerprint", "load_knowledge"]
 
 DATA_DIR = Path(__file__).with_name("data")
 
@@ -69,6 +69,12 @@ _E = TypeVar("_E", bound=StrEnum)
 _FINGERPRINTED = ("*.toml", "nlu/*.toml", "nlu/*.json", "nlu/examples/*.yml")
 
 
+def data_files(path: Path | None = None) -> list[Path]:
+    """Every data file of a folder laid out as ``data/``, relative to it, sorted."""
+    directory = DATA_DIR if path is None else Path(path)
+    return sorted({f.relative_to(directory) for p in _FINGERPRINTED for f in directory.glob(p)})
+
+
 def data_fingerprint(path: Path | None = None) -> str:
     """The first 12 hex digits of a sha256 over every data file's name and bytes.
 
@@ -77,10 +83,9 @@ def data_fingerprint(path: Path | None = None) -> str:
     """
     directory = DATA_DIR if path is None else Path(path)
     digest = hashlib.sha256()
-    files = sorted({f for pattern in _FINGERPRINTED for f in directory.glob(pattern)})
-    for file in files:
-        digest.update(file.relative_to(directory).as_posix().encode() + b"\0")
-        digest.update(file.read_bytes() + b"\0")
+    for relative in data_files(directory):
+        digest.update(relative.as_posix().encode() + b"\0")
+        digest.update((directory / relative).read_bytes() + b"\0")
     return digest.hexdigest()[:12]
 
 
