@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 
 from wxloan.storage import (
-    NoDatabaseError, PostgresTarget, StorageError, Target, describe, open_database,
+    Activity, NoDatabaseError, PostgresTarget, StorageError, Target, describe, open_database,
     parse_target, retention,
 )
 from wxloan.storage.store import ReadOnlyStore
@@ -417,7 +417,36 @@ def _stats(settings: Settings, days: int, as_json: bool) -> int:
             f"{day.day:<12} {day.new_users:>9} {day.messages_in:>7} {day.messages_out:>7}"
             f" {day.assessments:>11}"
         )
+    print()
+    _print_activity(stats.activity, days)
     return 0
+
+
+def _print_activity(activity: Activity | None, days: int) -> None:
+    """The period's outcomes, understanding, safety and funnel, as a short table."""
+    if activity is None:
+        print("activity     not recorded in this database yet (start wxloan serve once to"
+              " migrate it)")
+        return
+
+    def share(part: int, whole: int) -> str:
+        return f" ({part * 100 // whole}%)" if whole else ""
+
+    print(f"last {days} day{'s' if days > 1 else ''}")
+    print(f"turns        {activity.turns}")
+    print(f"replies      {activity.replies}")
+    print(f"duplicates   {activity.duplicates}")
+    print(f"late         {activity.late}{share(activity.late, activity.turns)}")
+    print(f"errors       {activity.errors}{share(activity.errors, activity.turns)}")
+    print(f"fallbacks    {activity.fallbacks}{share(activity.fallbacks, activity.turns)}")
+    print(f"hand-offs    {activity.handoffs}")
+    scams = ", ".join(f"{name} {n}" for name, n in activity.scam_warnings.items())
+    print(f"scam warnings {sum(activity.scam_warnings.values())}" + (f": {scams}" if scams else ""))
+    print()
+    print(f"{'funnel':<12} {'started':>7} {'verdict':>13}")
+    for row in activity.funnel:
+        reached = f"{row.reached_verdict}{share(row.reached_verdict, row.started)}"
+        print(f"{row.flow:<12} {row.started:>7} {reached:>13}")
 
 
 def _asdict(stats: object) -> object:

@@ -98,6 +98,8 @@ class _InFlight:
     late: bool = False
     #: the turn committed ``success`` as its stored reply: it goes out of band (API)
     claimed: bool = False
+    #: ``time.monotonic()`` when the first delivery arrived (the turn's latency starts here)
+    started: float = 0.0
 
 
 @dataclass(slots=True)
@@ -139,7 +141,7 @@ class Pipeline:
         entry = self._inflight.get(key)
         duplicate = entry is not None
         if entry is None:
-            entry = _InFlight(asyncio.get_running_loop().create_future())
+            entry = _InFlight(asyncio.get_running_loop().create_future(), started=started)
             self._inflight[key] = entry
             self.metrics.started()
             task = asyncio.create_task(self._process(inbound, entry))
@@ -154,6 +156,8 @@ class Pipeline:
             entry.waiters -= 1
         if duplicate and result.outcome != "late":
             result = replace(result, outcome="duplicate")
+        if result.outcome == "duplicate":
+            self._count_duplicate(inbound)
         self.metrics.message(inbound.channel, inbound.kind.value, result.outcome,
                              time.monotonic() - started)
         return result
@@ -193,6 +197,20 @@ class Pipeline:
             return await asyncio.wait_for(asyncio.shield(entry.future), hold)
         except TimeoutError:
             return Result(SUCCESS, "late")  # nobody listens on this connection any more
+
+    def _count_duplicate(self, inbound: Inbound) -> None:
+        """Count a repeated delivery in the store (``wxloan stats``), off the reply's path."""
+
+        async def count() -> None:
+            try:
+                await self.store.count_duplicate(inbound.msg_key, inbound.openid, self.clock())
+            except Exception as exc:  # a lost count must not cost anything else
+                log.warning("duplicate not counted", extra={"fields": {
+                    "msg_key": inbound.msg_key, "error": type(exc).__name__}})
+
+        task = asyncio.create_task(count())
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
 
     def _waits_for_retry(self, inbound: Inbound) -> bool:
         """True when a late passive reply can only reach the user on WeChat's retry."""
@@ -364,12 +382,46 @@ class Pipeline:
         except Exception:
             log.exception("handler failed", extra={"fields": {"msg_key": inbound.msg_key}})
             answer, label = self.dialogue.apology(state), "error"
-        result, commit = await self._commit(message, now, entry, answer, stored, grants)
+        meta = self._meta(answer, state, entry, failed=label is not None)
+        result, commit = await self._commit(message, now, entry, answer, stored, grants, meta)
         if commit.status is CommitStatus.COMMITTED:
             outcome, read = answer.outcome, answer.understanding
             intent = None if read is None else (read.intents[0] if read.intents else "none")
             self.metrics.turn(intent, outcome.fallback, outcome.scam, outcome.handoff)
         return (replace(result, outcome=label) if label else result), commit
+
+    def _meta(self, answer: Answer, state: State, entry: _InFlight, failed: bool) -> dict[str, Any]:
+        """What the turn was, for the log's ``meta`` (``stats``, ``nlu review``, the
+        dashboard): ids, flags, a probability and a latency, never user text.
+
+        ``flow`` is the flow the turn ran in (the one it gave a verdict in, else the one it
+        left the user in, else the one it found); ``step`` the question it left the user at;
+        ``ms`` the time from the first delivery's arrival to the reply being ready, and
+        ``late`` whether that passed the reply deadline.
+        """
+        outcome, read = answer.outcome, answer.understanding
+        verdict = outcome.verdict_flow
+        flow = verdict or (outcome.flow and str(outcome.flow)) or (state.flow and str(state.flow))
+        ms = (time.monotonic() - entry.started) * 1000
+        meta: dict[str, Any] = {
+            "flow": flow or None,
+            "step": outcome.step,
+            "verdict": verdict is not None,
+            "scam": list(outcome.scam),
+            "handoff": outcome.handoff,
+            "error": failed,
+            "ms": round(ms, 1),
+            "late": entry.late or ms > self.reply_deadline * 1000,
+        }
+        if read is not None:
+            meta.update({
+                "intent": read.intents[0] if read.intents else None,
+                "confidence": round(read.confidence, 3),
+                "source": read.source,
+                "fallback": "not_understood" in answer.templates,
+                "clarify": "clarify" in answer.templates,
+            })
+        return meta
 
     async def _commit(
         self,
@@ -379,6 +431,7 @@ class Pipeline:
         answer: Answer,
         stored: Session | None,
         grants: tuple[Grant, ...],
+        meta: dict[str, Any],
     ) -> tuple[Result, Commit]:
         outcome = answer.outcome
         pages: list[str] = []
@@ -425,7 +478,7 @@ class Pipeline:
                 ),
                 expected_version=None if stored is None else stored.version,
                 grants=grants,
-                inbound_meta=_meta(answer),
+                inbound_meta=meta,
             )
         )
         if commit.status is CommitStatus.COMMITTED:
@@ -459,21 +512,6 @@ def _state_of(session: Session) -> State:
     return State(
         Flow.decode(session.flow), session.step, session.slots, tuple(session.pending_pages)
     )
-
-
-def _meta(answer: Answer) -> dict[str, Any] | None:
-    """What the dialogue made of a text message, for the log's ``meta`` (``wxloan nlu
-    review``): intent ids, a probability and template names, never user text."""
-    u = answer.understanding
-    if u is None:
-        return None
-    return {
-        "intent": u.intents[0] if u.intents else None,
-        "confidence": round(u.confidence, 3),
-        "source": u.source,
-        "fallback": "not_understood" in answer.templates,
-        "clarify": "clarify" in answer.templates,
-    }
 
 
 def _log_content(inbound: Inbound) -> str:

@@ -113,5 +113,7 @@ async def calculate(turn: Turn) -> Outcome:
     )
     came_from_flow = turn.state.flow not in (None, Flow.CALCULATOR)
     if came_from_flow:
-        return turn.stay(card, *resume_says(turn), slots=memory.to_slots())
-    return Outcome(says=(card,), flow=None, step=None, slots=memory.to_slots())
+        return turn.stay(card, *resume_says(turn), slots=memory.to_slots(),
+                         concluded=Flow.CALCULATOR)
+    return Outcome(says=(card,), flow=None, step=None, slots=memory.to_slots(),
+                   concluded=Flow.CALCULATOR)

@@ -94,6 +94,9 @@ class Outcome:
         (the operator's metrics count these; empty for every other answer).
     :param handoff: this turn started a hand-off to a person (for the metrics).
     :param fallback: no feature understood this text (``not_understood``, for the metrics).
+    :param concluded: the flow this turn brought to its conclusion without an ``assessment``
+        to record (the calculator's repayment plan), for the operator's funnel; a turn with
+        an ``assessment`` concludes the flow its result names.
     """
 
     says: tuple[Say, ...] = ()
@@ -108,6 +111,17 @@ class Outcome:
     scam: tuple[str, ...] = ()
     handoff: bool = False
     fallback: bool = False
+    concluded: Flow | None = None
+
+    @property
+    def verdict_flow(self) -> str | None:
+        """The flow this turn gave its verdict in (``None``: no verdict this turn)."""
+        if self.concluded is not None:
+            return str(self.concluded)
+        if self.assessment is not None:
+            flow = self.assessment[1].get("flow")
+            return str(flow) if flow else None
+        return None
 
 
 @dataclass(frozen=True, slots=True)

@@ -22,7 +22,14 @@ from .models import (
     TurnRecord,
 )
 from .privacy import MaskResult, mask_personal_data
-from .reports import DayStats, LoggedMessage, ReadOnlyStore, StoreStats
+from .reports import (
+    Activity,
+    DayStats,
+    FlowFunnel,
+    LoggedMessage,
+    ReadOnlyStore,
+    StoreStats,
+)
 from .store import Store, open_store
 from .target import PostgresTarget, Target, describe, parse_target
 
@@ -39,11 +46,13 @@ async def open_database(target: Target, *, pool_size: int = 10) -> StoreBackend:
     return await open_pg_store(target, pool_size=pool_size)
 
 __all__ = [
+    "Activity",
     "Claim",
     "ClaimStatus",
     "Commit",
     "CommitStatus",
     "DayStats",
+    "FlowFunnel",
     "Grant",
     "LoggedMessage",
     "MaskResult",

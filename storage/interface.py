@@ -105,6 +105,11 @@ class StoreBackend(Protocol):
         """
         ...
 
+    async def count_duplicate(self, msg_key: str, openid: str, now: float) -> None:
+        """Count one more delivery of ``msg_key`` answered from its first turn (a retry
+        WeChat sent because the answer was slow or lost), for ``wxloan stats``."""
+        ...
+
     async def load_session(self, openid: str) -> Session | None:
         """The stored session of ``openid``, read from the database (never from a cache),
         e.g. to redo a ``STALE`` turn; None when the user has none."""

@@ -142,3 +142,12 @@ def message_meta(db: Database) -> None:
     media and replies have none.
     """
     db.execute("ALTER TABLE messages ADD COLUMN meta TEXT")
+
+
+@migrations(name="0006_delivery_duplicates")
+def delivery_duplicates(db: Database) -> None:
+    """How many deliveries of each message were answered from its first turn (WeChat's
+    retries of a slow or lost answer), for ``wxloan stats`` and the dashboard."""
+    db.execute(
+        "ALTER TABLE delivery_attempts ADD COLUMN duplicates INTEGER NOT NULL DEFAULT 0"
+    )

@@ -20,7 +20,15 @@ from .engine import Engine
 from .errors import NoDatabaseError, NoMetaError
 from .privacy import mask_personal_data
 
-__all__ = ["DayStats", "LoggedMessage", "ReadOnlyStore", "Reports", "StoreStats"]
+__all__ = [
+    "Activity",
+    "DayStats",
+    "FlowFunnel",
+    "LoggedMessage",
+    "ReadOnlyStore",
+    "Reports",
+    "StoreStats",
+]
 
 #: China Standard Time, for per-day statistics as the operator reads them.
 _CST_MODIFIER = "+8 hours"
@@ -38,14 +46,51 @@ class DayStats:
 
 
 @dataclass(frozen=True, slots=True)
+class FlowFunnel:
+    """One flow's funnel over a period: users who had a turn in it, users it gave a verdict."""
+
+    flow: str
+    started: int
+    reached_verdict: int
+
+
+@dataclass(frozen=True, slots=True)
+class Activity:
+    """What the bot did over a period, from each turn's ``meta`` (see the pipeline).
+
+    :param turns: inbound messages processed.
+    :param replies: messages sent back (a long answer's later pages included).
+    :param duplicates: repeated deliveries answered from their first turn (WeChat's retries).
+    :param late: turns whose reply was ready only after the reply deadline.
+    :param errors: turns a handler failed on (answered with an apology).
+    :param fallbacks: text messages no feature understood.
+    :param scam_warnings: scam answers, by the pattern they named.
+    :param handoffs: hand-offs to a person started.
+    :param funnel: per flow, users who started it and users who reached a verdict in it.
+    """
+
+    turns: int
+    replies: int
+    duplicates: int
+    late: int
+    errors: int
+    fallbacks: int
+    scam_warnings: dict[str, int]
+    handoffs: int
+    funnel: tuple[FlowFunnel, ...]
+
+
+@dataclass(frozen=True, slots=True)
 class StoreStats:
-    """Totals and per-day counts for ``wxloan stats``."""
+    """Totals and per-day counts for ``wxloan stats``; ``activity`` covers the same days
+    (None when the database predates the turn records; ``wxloan serve`` migrates it)."""
 
     users: int
     messages: int
     assessments: int
     sessions: int
     days: tuple[DayStats, ...]
+    activity: Activity | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -178,6 +223,52 @@ def _stats(conn: sqlite3.Connection, since: float) -> StoreStats:
         assessments=count("SELECT COUNT(*) FROM assessments"),
         sessions=count("SELECT COUNT(*) FROM sessions"),
         days=days,
+        activity=_activity(conn, since),
+    )
+
+
+#: Flows that never end in a verdict (a hand-off is counted on its own), left out of the funnel.
+NO_VERDICT_FLOWS = ("handoff",)
+
+
+def _activity(conn: sqlite3.Connection, since: float) -> Activity | None:
+    def columns(table: str) -> set[str]:
+        return {row[1] for row in conn.execute(f"PRAGMA table_info({table})")}
+
+    if "meta" not in columns("messages") or "duplicates" not in columns("delivery_attempts"):
+        return None
+    flag = "COALESCE(SUM(json_extract(meta, '$.{0}')), 0)".format
+    turns, late, errors, fallbacks, handoffs = conn.execute(
+        f"SELECT COUNT(*), {flag('late')}, {flag('error')}, {flag('fallback')},"
+        f" {flag('handoff')} FROM messages WHERE direction = 'in' AND created_at >= ?",
+        (since,),
+    ).fetchone()
+    replies = conn.execute(
+        "SELECT COUNT(*) FROM messages WHERE direction = 'out' AND created_at >= ?", (since,)
+    ).fetchone()[0]
+    duplicates = conn.execute(
+        "SELECT COALESCE(SUM(duplicates), 0) FROM delivery_attempts WHERE updated_at >= ?",
+        (since,),
+    ).fetchone()[0]
+    scams = conn.execute(
+        "SELECT pattern.value, COUNT(*) FROM messages, json_each(messages.meta, '$.scam')"
+        " AS pattern WHERE direction = 'in' AND created_at >= ? AND meta IS NOT NULL"
+        " GROUP BY 1 ORDER BY 2 DESC, 1",
+        (since,),
+    ).fetchall()
+    funnel = conn.execute(
+        "SELECT json_extract(meta, '$.flow') AS flow, COUNT(DISTINCT openid),"
+        " COUNT(DISTINCT CASE WHEN json_extract(meta, '$.verdict') THEN openid END)"
+        " FROM messages WHERE direction = 'in' AND created_at >= ? AND flow IS NOT NULL"
+        " GROUP BY 1 ORDER BY 2 DESC, 1",
+        (since,),
+    ).fetchall()
+    return Activity(
+        turns=int(turns), replies=int(replies), duplicates=int(duplicates), late=int(late),
+        errors=int(errors), fallbacks=int(fallbacks),
+        scam_warnings={str(name): int(n) for name, n in scams}, handoffs=int(handoffs),
+        funnel=tuple(FlowFunnel(str(flow), int(started), int(reached))
+                     for flow, started, reached in funnel if flow not in NO_VERDICT_FLOWS),
     )
 
 

@@ -125,6 +125,10 @@ class CachedTurns(ABC):
         """Count one late delivery of ``msg_key``; how many there have been."""
 
     @abstractmethod
+    async def _count_duplicate(self, msg_key: str, openid: str, now: float) -> None:
+        """Count one repeated delivery of ``msg_key``."""
+
+    @abstractmethod
     async def _fetch_session(self, openid: str) -> Session | None:
         """The stored session of ``openid``."""
 
@@ -221,6 +225,10 @@ class CachedTurns(ABC):
         """
         return await self._count_late(msg_key, openid, now)
 
+    async def count_duplicate(self, msg_key: str, openid: str, now: float) -> None:
+        """Count one more delivery of ``msg_key`` answered from its first turn."""
+        await self._count_duplicate(msg_key, openid, now)
+
     async def load_session(self, openid: str) -> Session | None:
         """The stored session of ``openid``, read from the database (bypasses the cache)."""
         session = await self._fetch_session(openid)
@@ -256,6 +264,10 @@ class TurnsFacade:
         """Count one more delivery of ``msg_key`` that reached the deadline unanswered."""
         return await self._turns.count_late_delivery(msg_key, openid, now)
 
+    async def count_duplicate(self, msg_key: str, openid: str, now: float) -> None:
+        """Count one more delivery of ``msg_key`` answered from its first turn."""
+        await self._turns.count_duplicate(msg_key, openid, now)
+
     async def load_session(self, openid: str) -> Session | None:
         """The stored session of ``openid``, read from the database (bypasses the cache)."""
         return await self._turns.load_session(openid)
@@ -289,6 +301,9 @@ class Turns(CachedTurns):
 
     async def _count_late(self, msg_key: str, openid: str, now: float) -> int:
         return await self._engine.write(lambda conn: _count_late(conn, msg_key, openid, now))
+
+    async def _count_duplicate(self, msg_key: str, openid: str, now: float) -> None:
+        await self._engine.write(lambda conn: _count_duplicate(conn, msg_key, openid, now))
 
     async def _fetch_session(self, openid: str) -> Session | None:
         return await self._engine.read_or_query(lambda conn: _load_session(conn, openid))
@@ -359,6 +374,15 @@ def _count_late(conn: sqlite3.Connection, msg_key: str, openid: str, now: float)
         (msg_key, openid, now),
     ).fetchone()
     return int(row[0])
+
+
+def _count_duplicate(conn: sqlite3.Connection, msg_key: str, openid: str, now: float) -> None:
+    conn.execute(
+        "INSERT INTO delivery_attempts (msg_key, openid, late, duplicates, updated_at)"
+        " VALUES (?, ?, 0, 1, ?) ON CONFLICT(msg_key) DO UPDATE"
+        " SET duplicates = duplicates + 1, updated_at = excluded.updated_at",
+        (msg_key, openid, now),
+    )
 
 
 #: The session codec: the JSON ``json.dumps(value, ensure_ascii=False, separators=(",", ":"),

@@ -23,7 +23,14 @@ import asyncpg
 
 from ..errors import NoDatabaseError, NoMetaError
 from ..privacy import mask_personal_data
-from ..reports import DayStats, LoggedMessage, StoreStats
+from ..reports import (
+    NO_VERDICT_FLOWS,
+    Activity,
+    DayStats,
+    FlowFunnel,
+    LoggedMessage,
+    StoreStats,
+)
 from ..retention import RULES, PurgeReport
 from ..target import PostgresTarget
 from ..turns import loads
@@ -100,7 +107,43 @@ class PgOperatorStore:
 
         return StoreStats(users=await count("users"), messages=await count("messages"),
                           assessments=await count("assessments"),
-                          sessions=await count("sessions"), days=days)
+                          sessions=await count("sessions"), days=days,
+                          activity=await self._activity(since))
+
+    async def _activity(self, since: float) -> Activity:
+        """The period's outcomes, understanding, safety and funnel (as the SQLite report)."""
+        conn = self._conn
+
+        def flag(name: str) -> str:
+            return f"count(*) FILTER (WHERE (meta::jsonb ->> '{name}')::boolean)"
+
+        row = await conn.fetchrow(
+            f"SELECT count(*) AS turns, {flag('late')} AS late, {flag('error')} AS errors,"
+            f" {flag('fallback')} AS fallbacks, {flag('handoff')} AS handoffs"
+            " FROM messages WHERE direction = 'in' AND created_at >= $1", since)
+        replies = await conn.fetchval(
+            "SELECT count(*) FROM messages WHERE direction = 'out' AND created_at >= $1", since)
+        duplicates = await conn.fetchval(
+            "SELECT COALESCE(sum(duplicates), 0) FROM delivery_attempts WHERE updated_at >= $1",
+            since)
+        scams = await conn.fetch(
+            "SELECT pattern, count(*) AS n FROM messages,"
+            " jsonb_array_elements_text(CASE WHEN jsonb_typeof(meta::jsonb -> 'scam')"
+            " = 'array' THEN meta::jsonb -> 'scam' ELSE '[]' END) AS pattern"
+            " WHERE direction = 'in' AND created_at >= $1 AND meta IS NOT NULL"
+            " GROUP BY 1 ORDER BY 2 DESC, 1", since)
+        funnel = await conn.fetch(
+            "SELECT meta::jsonb ->> 'flow' AS flow, count(DISTINCT openid) AS started,"
+            " count(DISTINCT openid) FILTER (WHERE (meta::jsonb ->> 'verdict')::boolean)"
+            " AS reached FROM messages WHERE direction = 'in' AND created_at >= $1"
+            " AND meta::jsonb ->> 'flow' IS NOT NULL GROUP BY 1 ORDER BY 2 DESC, 1", since)
+        return Activity(
+            turns=row["turns"], replies=int(replies), duplicates=int(duplicates),
+            late=row["late"], errors=row["errors"], fallbacks=row["fallbacks"],
+            scam_warnings={r["pattern"]: r["n"] for r in scams}, handoffs=row["handoffs"],
+            funnel=tuple(FlowFunnel(r["flow"], r["started"], r["reached"])
+                         for r in funnel if r["flow"] not in NO_VERDICT_FLOWS),
+        )
 
     def transcript(self, openid: str, limit: int = 500) -> list[dict[str, Any]]:
         """The user's last ``limit`` messages, oldest first (masked again on read)."""

@@ -136,6 +136,8 @@ MIGRATIONS: Final[tuple[tuple[str, str], ...]] = (
             LANGUAGE sql IMMUTABLE STRICT
             AS $$ SELECT ('x' || substr(md5(name), 1, 8))::bit(32)::integer $$;
     """),
+    ("0006_delivery_duplicates",
+     "ALTER TABLE delivery_attempts ADD COLUMN duplicates integer NOT NULL DEFAULT 0;"),
 )
 
 

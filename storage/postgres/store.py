@@ -97,6 +97,16 @@ class PgTurns(CachedTurns):
             )
         return int(late)
 
+    async def _count_duplicate(self, msg_key: str, openid: str, now: float) -> None:
+        async with self._store.connection() as conn:
+            await conn.execute(
+                "INSERT INTO delivery_attempts (msg_key, openid, late, duplicates, updated_at)"
+                " VALUES ($1, $2, 0, 1, $3) ON CONFLICT (msg_key) DO UPDATE"
+                " SET duplicates = delivery_attempts.duplicates + 1,"
+                " updated_at = excluded.updated_at",
+                msg_key, openid, now,
+            )
+
     async def _fetch_session(self, openid: str) -> Session | None:
         async with self._store.connection() as conn:
             return await _load_session(conn, openid)

@@ -49,10 +49,25 @@ async def _fill(target: Any, now: float) -> None:
                 ("o-b", "额度利率", now - 30, {"intent": "rates", "confidence": 0.35,
                                             "source": "model", "fallback": False,
                                             "clarify": True})]
+        # what the pipeline adds to each turn's meta (flow, verdict, safety, timing)
+        turn_meta = [{}, {"flow": "eligibility", "step": "pay_score", "verdict": False,
+                          "scam": [], "handoff": False, "error": False, "ms": 12.0,
+                          "late": False},
+                     None,
+                     {"flow": None, "step": None, "verdict": False, "scam": ["fee_upfront"],
+                      "handoff": False, "error": False, "ms": 6000.0, "late": True},
+                     {"flow": "eligibility", "step": None, "verdict": True,
+                      "scam": ["fee_upfront", "fake_app"], "handoff": True, "error": True,
+                      "ms": 80.0, "late": False}]
         for n, (openid, text, when, meta) in enumerate(plan):
+            if meta is not None:
+                meta = {**meta, **(turn_meta[n] or {})}
             commit = await store.finish_turn(
                 _turn(n, openid, text, when, meta, versions.get(openid)))
             versions[openid] = commit.version
+        for key, openid in (("m3", "o-b"), ("m3", "o-b"), ("m4", "o-b")):
+            await store.count_duplicate(key, openid, now - 20)
+        await store.count_duplicate("m0", "o-old", now - 40 * DAY)
     finally:
         await store.close()
 
@@ -84,8 +99,17 @@ def test_stats_agree(both, capsys):
         results[engine] = json.loads(out)
     assert results["postgres"] == results["sqlite"]
     assert results["postgres"]["users"] == 3 and results["postgres"]["messages"] == 10
+    assert results["postgres"]["activity"] == {
+        "turns": 4, "replies": 4, "duplicates": 3, "late": 1, "errors": 1, "fallbacks": 1,
+        "scam_warnings": {"fee_upfront": 2, "fake_app": 1}, "handoffs": 1,
+        "funnel": [{"flow": "eligibility", "started": 2, "reached_verdict": 1}],
+    }
     code, out, _ = _run(["stats", "--db", both["postgres"]], capsys)
     assert code == 0 and "postgresql://" in out and "***" in out
+    lines = {line.split()[0]: line.split()[1:] for line in out.splitlines() if line.strip()}
+    assert lines["duplicates"] == ["3"] and lines["late"] == ["1", "(25%)"]
+    assert lines["scam"] == ["warnings", "3:", "fee_upfront", "2,", "fake_app", "1"]
+    assert lines["eligibility"] == ["2", "1", "(50%)"]
 
 
 def test_transcripts_agree_and_are_masked(both, capsys):
