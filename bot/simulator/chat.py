@@ -317,7 +317,7 @@ async def _chat_loop(
     session = _Session(WebhookClient(http, target.url, target.builder), target, openid, stdout,
                        colour=tty)
     prompt_session: PromptSession[str] | None = None
-    if tty and os.environ.get("WXLOAN_CHAT_EDITOR") == "1":  # off: hangs at exit (see tests)
+    if tty:  # line editing, history kept across runs and a coloured prompt
         prompt_session = PromptSession(history=FileHistory(str(history_path())))
     if interactive:
         session.print(f"wxloan chat → {target.url} ({target.builder.mode} mode), user {openid}")
@@ -325,11 +325,8 @@ async def _chat_loop(
     while True:
         if prompt_session is not None:
             try:
-                # The synchronous prompt on the reader thread: prompt_async left the loop
-                # unable to shut down at exit (seen on a pseudo-terminal).
-                ps = prompt_session
-                line = await _read_line(
-                    lambda p: ps.prompt(FormattedText([("ansigreen bold", p)])), _PROMPT)
+                line = await prompt_session.prompt_async(
+                    FormattedText([("ansigreen bold", _PROMPT)]))
             except EOFError:
                 session.print("(bye)")
                 break
