@@ -9,11 +9,11 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import json
-import sqlite3
 from pathlib import Path
 from typing import Any
 
-from wxloan.storage import retention
+from wxloan.storage import operator
+from wxloan.storage.reports import ReadOnlyStore
 
 from .config import Settings
 from .errors import ConfigError
@@ -21,9 +21,6 @@ from .logs import find_user, user_ref
 
 __all__ = ["add_commands"]
 
-#: Tables that hold a user's rows, keyed by ``openid`` (storage/migrations.py).
-USER_TABLES = ("messages", "processed", "assessments", "sessions", "users", "deliveries",
-               "quota_grants", "delivery_attempts")
 _DB_HELP = "SQLite file or postgresql:// URL (default $WXLOAN_DB)"
 
 
@@ -62,18 +59,9 @@ def _users(settings: Settings, args: argparse.Namespace) -> int:
     if settings.database is not None:
         with _pg_store(settings) as store:
             rows = store.users(args.limit)
-        _print_users(rows, args.json)
-        return 0
-    path = _sqlite_path(settings, "users")
-    conn = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)
-    try:
-        rows = conn.execute(
-            "SELECT u.openid, u.first_seen, u.last_seen,"
-            " (SELECT COUNT(*) FROM messages m WHERE m.openid = u.openid),"
-            " (SELECT flow FROM sessions s WHERE s.openid = u.openid)"
-            " FROM users u ORDER BY u.last_seen DESC LIMIT ?", (args.limit,)).fetchall()
-    finally:
-        conn.close()
+    else:
+        with ReadOnlyStore(_sqlite_path(settings, "users")) as sqlite_store:
+            rows = sqlite_store.users(args.limit)
     _print_users(rows, args.json)
     return 0
 
@@ -98,13 +86,7 @@ def _backup(settings: Settings, args: argparse.Namespace) -> int:
     out: Path = args.path
     if out.exists() and not args.force:
         raise ConfigError(f"{out} exists (add --force to overwrite it)")
-    source = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)
-    target = sqlite3.connect(str(out))
-    try:
-        source.backup(target, pages=256)  # in steps, so the server's writer is not held up
-    finally:
-        target.close()
-        source.close()
+    operator.backup(path, out)
     print(f"copied {path} to {out}")
     return 0
 
@@ -125,44 +107,15 @@ def _forget(settings: Settings, args: argparse.Namespace) -> int:
             openid = find_user(store.openids(), args.user)
             if openid is None:
                 raise ConfigError(f"no user {args.user!r} in the database")
-            gone = store.forget(openid, USER_TABLES)
+            gone = store.forget(openid, operator.USER_TABLES)
         print(f"forgot {user_ref(openid)}: "
               + ", ".join(f"{table}: {n}" for table, n in gone.items()))
         return 0
     path = _sqlite_path(settings, "forget")
-    conn = sqlite3.connect(str(path), isolation_level=None)
-    conn.execute("PRAGMA busy_timeout=5000")
-    try:
-        openid = _resolve(conn, args.user)
-        lock = retention._WriteLock(path)
-        deleted: dict[str, int] = {}
-        try:
-            with lock.held():
-                conn.execute("BEGIN IMMEDIATE")
-                try:
-                    tables = {r[0] for r in conn.execute(
-                        "SELECT name FROM sqlite_master WHERE type = 'table'")}
-                    for table in USER_TABLES:
-                        if table in tables:
-                            deleted[table] = conn.execute(
-                                f"DELETE FROM [{table}] WHERE openid = ?", (openid,)).rowcount
-                    conn.execute("COMMIT")
-                except BaseException:
-                    conn.execute("ROLLBACK")
-                    raise
-        finally:
-            lock.close()
-    finally:
-        conn.close()
+    openid = find_user(operator.known_openids(path), args.user)
+    if openid is None:
+        raise ConfigError(f"no user {args.user!r} in the database")
+    deleted = operator.forget(path, openid)
     print(f"forgot {user_ref(openid)}: "
           + ", ".join(f"{table}: {n}" for table, n in deleted.items()))
     return 0
-
-
-def _resolve(conn: sqlite3.Connection, user: str) -> str:
-    """The openid ``user`` names: an openid with rows, or a log reference of one."""
-    openid = find_user((str(r[0]) for r in conn.execute(
-        "SELECT openid FROM users UNION SELECT openid FROM messages")), user)
-    if openid is None:
-        raise ConfigError(f"no user {user!r} in the database")
-    return openid

@@ -154,6 +154,15 @@ class ReadOnlyStore:
         """Every user's openid (to find one by the log reference the logs name it by)."""
         return [row[0] for row in self._conn.execute("SELECT openid FROM users")]
 
+    def users(self, limit: int) -> list[tuple[str, float, float, int, str | None]]:
+        """The ``limit`` users seen last: openid, first and last seen, messages, flow."""
+        rows = self._conn.execute(
+            "SELECT u.openid, u.first_seen, u.last_seen,"
+            " (SELECT COUNT(*) FROM messages m WHERE m.openid = u.openid),"
+            " (SELECT flow FROM sessions s WHERE s.openid = u.openid)"
+            " FROM users u ORDER BY u.last_seen DESC LIMIT ?", (limit,)).fetchall()
+        return [(str(r[0]), float(r[1]), float(r[2]), int(r[3]), r[4]) for r in rows]
+
     def messages_since(self, since: float) -> list[dict[str, Any]]:
         """Every message at or after ``since``, oldest first, masked again on read."""
         rows = self._conn.execute(

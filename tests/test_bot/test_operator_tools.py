@@ -13,6 +13,7 @@ import pytest
 
 from wxloan.bot.cli import main
 from wxloan.bot.logs import user_ref
+from wxloan.storage import operator
 
 from .test_postgres_operator import _fill
 
@@ -68,3 +69,61 @@ def test_backup_is_an_openable_copy_and_refuses_to_overwrite(db: Path, tmp_path:
     conn.close()
     assert main(["backup", str(out), "--db", str(db)]) == 2
     assert main(["backup", str(out), "--force", "--db", str(db)]) == 0
+
+
+def test_backup_finishes_and_is_consistent_while_a_writer_commits(db: Path,
+                                                                   tmp_path: Path) -> None:
+    """A writer commits turns (two messages and a processed key each, in one transaction)
+    as fast as it can while ``wxloan backup`` copies a database of a few thousand pages:
+    the backup must finish, and the copy must hold whole turns only."""
+    import threading
+
+    conn = sqlite3.connect(db, isolation_level=None)
+    filler = "填" * 2000  # ~6 KB per row: the file grows past a thousand pages
+    conn.executemany("INSERT INTO messages (openid, direction, msg_type, content, created_at)"
+                     " VALUES ('bulk', 'in', 'text', ?, 0)", [(filler,)] * 1000)
+    conn.close()
+    started, stop = threading.Event(), threading.Event()
+    written: list[int] = []
+
+    def write() -> None:
+        writer = sqlite3.connect(db, isolation_level=None)
+        writer.execute("PRAGMA busy_timeout=5000")
+        n = 0
+        while not stop.is_set():
+            writer.execute("BEGIN IMMEDIATE")
+            for direction in ("in", "out"):
+                writer.execute("INSERT INTO messages (openid, direction, msg_type, content,"
+                               " created_at) VALUES ('w', ?, 'text', ?, 1)", (direction, n))
+            writer.execute("INSERT INTO processed (msg_key, openid, status, reply, created_at,"
+                           " updated_at) VALUES (?, 'w', 'done', '', 1, 1)", (f"w{n}",))
+            writer.execute("COMMIT")
+            n += 1
+            if n == 50:
+                started.set()
+        written.append(n)
+        writer.close()
+
+    thread = threading.Thread(target=write)
+    thread.start()
+    try:
+        assert started.wait(30)
+        out = tmp_path / "live.db"
+        assert main(["backup", str(out), "--db", str(db)]) == 0
+        # One step: a copy in steps restarts at every commit between two steps (measured:
+        # 23,394 restarts and 18 s for an 18 MB file beside a busy writer, against 0.2 s).
+        steps: list[int] = []
+        operator.backup(db, tmp_path / "direct.db", on_step=lambda *s: steps.append(s[1]))
+        assert steps == [0]
+    finally:
+        stop.set()
+        thread.join()
+    copy = sqlite3.connect(out)
+    try:
+        assert copy.execute("PRAGMA integrity_check").fetchone() == ("ok",)
+        turns = copy.execute("SELECT COUNT(*) FROM processed WHERE openid = 'w'").fetchone()[0]
+        messages = copy.execute("SELECT COUNT(*) FROM messages WHERE openid = 'w'").fetchone()[0]
+    finally:
+        copy.close()
+    assert turns >= 50 and messages == 2 * turns <= 2 * written[0]
+    assert not (tmp_path / "live.db.partial").exists()
