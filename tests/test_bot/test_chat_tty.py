@@ -121,6 +121,22 @@ def test_history_recall_ctrl_d_and_second_run(tmp_path):
         second.kill()
 
 
+def test_line_editing_and_colour(tmp_path):
+    term = Terminal(tmp_path / "history")
+    try:
+        out = term.expect("you>")
+        assert "\x1b[0;32;1myou>" in out  # the prompt is green and bold
+        term.send("怎么额\x1b[D提\r")  # Left moves the cursor back before 额; 提 goes in there
+        out = term.expect(ANSWER)
+        assert "\x1b[36mbot" in out  # the bot's answer is cyan
+        term.prompt_after(ANSWER)
+        term.send("/quit\r")
+        assert term.finish() == 0
+    finally:
+        term.kill()
+    assert "怎么提额" in (tmp_path / "history").read_text(encoding="utf-8")
+
+
 def test_ctrl_c_leaves_without_traceback(tmp_path):
     term = Terminal(tmp_path / "history")
     try:
