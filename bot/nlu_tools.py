@@ -522,9 +522,23 @@ def write_export(
     path: Path, groups: Sequence[Group], guesses: Sequence[Sequence[tuple[str, float]]],
     *, days: float,
 ) -> tuple[int, int]:
-    """Write ``groups`` as an example file (``version: 1``, one ``intents`` entry per
-    group, its intent the best guess marked ``# TODO: check``); texts already in the
-    example set are left out (the loader rejects duplicates). Returns (written, known).
+    """Write :func:`export_text` to ``path``. Returns (written, known)."""
+    text, written, known = export_text(groups, guesses, days=days)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text, encoding="utf-8")
+    except OSError as exc:
+        raise ConfigError(f"--export: cannot write {path} ({exc.strerror})") from None
+    return written, known
+
+
+def export_text(
+    groups: Sequence[Group], guesses: Sequence[Sequence[tuple[str, float]]],
+    *, days: float, source: str = "wxloan nlu review",
+) -> tuple[str, int, int]:
+    """``groups`` as an example file (``version: 1``, one ``intents`` entry per group, its
+    intent the best guess marked ``# TODO: check``); texts already in the example set are
+    left out (the loader rejects duplicates). Returns (text, written, known).
     """
     from wxloan.handlers.nlu.evaluation import NONE
     from wxloan.handlers.nlu.examples import ExamplesError, load_examples, split_key
@@ -535,7 +549,7 @@ def write_export(
         seen = set()  # no usable example set here: nothing to leave out
     today = dt.date.today().isoformat()
     lines = [
-        f"# Exported by `wxloan nlu review --days {days:g}` on {today}: messages that fell to",
+        f"# Exported by `{source} --days {days:g}` on {today}: messages that fell to",
         "# the fallback or were read with low confidence, grouped by similarity (texts masked).",
         "# Each group's intent is the model's best guess (TODO: check): correct it, or delete",
         "# the entry or the examples that are no real question, add slot annotations such as",
@@ -566,9 +580,4 @@ def write_export(
         written += len(texts)
     if not written:
         lines[-1] = "intents: []"
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text("\n".join(lines) + "\n", encoding="utf-8")
-    except OSError as exc:
-        raise ConfigError(f"--export: cannot write {path} ({exc.strerror})") from None
-    return written, known
+    return "\n".join(lines) + "\n", written, known

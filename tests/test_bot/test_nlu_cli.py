@@ -69,8 +69,13 @@ async def test_each_inbound_text_is_logged_with_what_the_dialogue_made_of_it(
     logged = rows(db_path, "SELECT direction, msg_type, content, meta FROM messages ORDER BY id")
     assert [m for d, _, _, m in logged if d == "out"] == [None] * 4  # replies carry none
     inbound = [(t, c, m) for d, t, c, m in logged if d == "in"]
-    assert inbound[0][0] == "event" and inbound[0][2] is None
-    metas = [json.loads(m) for _, _, m in inbound[1:]]
+    event_meta = json.loads(inbound[0][2])
+    assert inbound[0][0] == "event" and "intent" not in event_meta  # a turn record only
+    turn_keys = {"flow", "step", "verdict", "scam", "handoff", "error", "ms", "late"}
+    assert set(event_meta) == turn_keys
+    # what the dialogue made of each text; the turn record (stats, dashboard) beside it
+    metas = [{k: v for k, v in json.loads(m).items() if k not in turn_keys}
+             for _, _, m in inbound[1:]]
 
     assert "greeting" in replies[0].templates
     assert metas[0] == {"intent": "greeting", "confidence": 1.0, "source": "rules",
