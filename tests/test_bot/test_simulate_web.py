@@ -9,6 +9,7 @@ Chromium through Playwright and leaves a screenshot in ``tests/artifacts/simulat
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import re
 from pathlib import Path
 from typing import Any
@@ -400,3 +401,82 @@ async def test_browser_session(bot, aiohttp_server, monkeypatch):
             await browser.close()
     assert errors == []
     assert (ARTIFACTS / "simulator.png").stat().st_size > 10_000
+
+
+@contextlib.asynccontextmanager
+async def chromium_page(url: str, errors: list[str], **context_options: Any):
+    """A fresh Chromium page at ``url``, ready; page errors and console errors collected."""
+    if not CHROMIUM.exists():
+        pytest.skip("/usr/bin/chromium is missing (Debian package 'chromium')")
+    playwright_api = pytest.importorskip(
+        "playwright.async_api", reason="the 'playwright' Python package is not installed"
+    )
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    async with playwright_api.async_playwright() as playwright:
+        browser = await playwright.chromium.launch(
+            executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS
+        )
+        try:
+            options = {"viewport": {"width": 1280, "height": 900}, "locale": "zh-CN"}
+            context = await browser.new_context(**{**options, **context_options})
+            page = await context.new_page()
+            page.set_default_timeout(15_000)
+            page.on("pageerror", lambda exc: errors.append(str(exc)))
+            page.on("console", lambda msg: errors.append(msg.text) if msg.type == "error" else None)
+            await page.goto(url)
+            await playwright_api.expect(page.locator("body")).to_have_attribute(
+                "data-ready", "true"
+            )
+            yield page
+            await context.close()
+        finally:
+            await browser.close()
+
+
+async def test_browser_menu_history_and_miniprogram(bot, aiohttp_server):
+    from playwright.async_api import expect
+
+    server = await aiohttp_server(await create_simulator_app(bot), host="127.0.0.1")
+    errors: list[str] = []
+    async with chromium_page(str(server.make_url("/")), errors) as page:
+        user_bubbles = page.get_by_test_id("bubble-user")
+        bot_bubbles = page.get_by_test_id("bubble-bot")
+        box = page.get_by_test_id("message-input")
+
+        # A menu click shows no user bubble, as in WeChat: only the answer appears.
+        await page.get_by_test_id("menu-ELIGIBILITY").click()
+        await expect(bot_bubbles).to_have_count(1)
+        await expect(bot_bubbles.last).to_contain_text("你的微信支付分")
+        await expect(user_bubbles).to_have_count(0)
+
+        # ↑/↓ walk the sent messages like a shell's history, back to the draft.
+        for text in ("七百八", "怎么提额"):
+            await box.fill(text)
+            await box.press("Enter")
+            await expect(user_bubbles.last).to_have_text(text)
+        await expect(bot_bubbles).to_have_count(3)
+        await box.fill("草稿")
+        await box.press("ArrowUp")
+        await expect(box).to_have_value("怎么提额")
+        await box.press("ArrowUp")
+        await expect(box).to_have_value("七百八")
+        await box.press("ArrowUp")  # the oldest stays
+        await expect(box).to_have_value("七百八")
+        await box.press("ArrowDown")
+        await expect(box).to_have_value("怎么提额")
+        await box.press("ArrowDown")
+        await expect(box).to_have_value("草稿")
+        await box.press("ArrowUp")
+        await box.press("Enter")  # a recalled message is sent again
+        await expect(user_bubbles).to_have_count(3)
+        await expect(user_bubbles.last).to_have_text("怎么提额")
+        await expect(bot_bubbles).to_have_count(4)
+
+        # The mini-program has no Official Account menu.
+        menu = page.get_by_test_id("menu")
+        await expect(menu).to_be_visible()
+        await page.get_by_test_id("channel-select").select_option("mp")
+        await expect(menu).to_be_hidden()
+        await page.get_by_test_id("channel-select").select_option("oa")
+        await expect(menu).to_be_visible()
+    assert errors == []

@@ -22,6 +22,47 @@
     polling: false,
   };
 
+  // Sent messages, oldest first, recalled with ↑/↓ as in a shell; kept across reloads.
+  const HISTORY_KEY = "wxloan-simulator-history";
+  const HISTORY_MAX = 100;
+  const history = {
+    items: loadHistory(),
+    index: 0, // items.length means "the line being typed"
+    draft: "",
+  };
+  history.index = history.items.length;
+
+  function loadHistory() {
+    try {
+      const saved = JSON.parse(localStorage.getItem(HISTORY_KEY) || "[]");
+      return Array.isArray(saved) ? saved.filter((x) => typeof x === "string") : [];
+    } catch (error) {
+      return [];
+    }
+  }
+
+  function remember(text) {
+    if (history.items[history.items.length - 1] !== text) history.items.push(text);
+    history.items.splice(0, Math.max(0, history.items.length - HISTORY_MAX));
+    history.index = history.items.length;
+    history.draft = "";
+    try {
+      localStorage.setItem(HISTORY_KEY, JSON.stringify(history.items));
+    } catch (error) {
+      // storage full or disabled: the history still works for this page
+    }
+  }
+
+  function recall(step) {
+    const next = history.index + step;
+    if (next < 0 || next > history.items.length) return false;
+    if (history.index === history.items.length) history.draft = input.value;
+    history.index = next;
+    input.value = next === history.items.length ? history.draft : history.items[next];
+    input.setSelectionRange(input.value.length, input.value.length);
+    return true;
+  }
+
   function make(tag, className, text) {
     const node = document.createElement(tag);
     if (className) node.className = className;
@@ -197,7 +238,7 @@
       : `公众号 · ${MODE_NAMES[mode.value]}`;
     byId("channel-label").textContent = label;
     byId("subscribe-button").textContent = mp ? "进入会话" : "关注";
-    byId("menu").classList.toggle("mp", mp);
+    byId("menu").hidden = mp; // a mini-program chat has no Official Account menu
     return label;
   }
 
@@ -206,12 +247,20 @@
     const text = input.value.trim();
     if (!text) return;
     input.value = "";
+    remember(text);
     send({ kind: "text", text }, text);
+  });
+
+  input.addEventListener("keydown", (event) => {
+    if (event.isComposing || event.altKey || event.ctrlKey || event.metaKey) return;
+    const step = { ArrowUp: -1, ArrowDown: 1 }[event.key];
+    if (step !== undefined && recall(step)) event.preventDefault();
   });
 
   for (const button of document.querySelectorAll(".menu-button")) {
     button.addEventListener("click", () => {
-      send({ kind: "click", key: button.dataset.key }, `［菜单］${button.textContent}`);
+      // WeChat shows no bubble for a menu click: only the account's answer appears.
+      send({ kind: "click", key: button.dataset.key }, undefined);
     });
   }
 
