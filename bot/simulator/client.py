@@ -6,23 +6,54 @@ import itertools
 import time
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlencode
 
 import aiohttp
 
 from .protocol import PushBuilder, ReadReply
 
-__all__ = ["Exchange", "WebhookClient"]
+__all__ = ["Exchange", "WebhookClient", "Wire"]
 
 _msg_ids = itertools.count(int(time.time() * 1000))
 
 
 @dataclass(frozen=True, slots=True)
+class Wire:
+    """One push as it went over HTTP and as each side read it, for inspecting.
+
+    ``request_plain`` is the payload before encryption, ``request_body`` the body sent;
+    ``reply_body`` the answer received, ``reply_plain`` what it decrypted to.
+    """
+
+    url: str
+    query: dict[str, str]
+    content_type: str
+    request_plain: str
+    request_body: str
+    status: int
+    reply_body: str
+    reply_plain: str
+    build_ms: float
+    read_ms: float
+
+    @property
+    def request_line(self) -> str:
+        """``POST url?query`` with the query in the order WeChat sends it."""
+        return f"POST {self.url}?{urlencode(self.query)}"
+
+    @property
+    def encrypted(self) -> bool:
+        return "msg_signature" in self.query
+
+
+@dataclass(frozen=True, slots=True)
 class Exchange:
-    """One push and its answer."""
+    """One push and its answer (``latency_ms``: the HTTP round trip)."""
 
     fields: dict[str, Any]
     reply: ReadReply
     latency_ms: float
+    wire: Wire | None = None
 
 
 class WebhookClient:
@@ -33,30 +64,39 @@ class WebhookClient:
         self.url = url
         self.builder = builder
         self.last: dict[str, Any] | None = None
-        self.raw: tuple[str, str, str, str] | None = None
+        self.wire: Wire | None = None
 
     async def push(self, fields: dict[str, Any]) -> Exchange:
         """Send ``fields`` as one signed push; remember it for :meth:`retry`."""
         self.last = fields
-        request = self.builder.build(fields)
         started = time.perf_counter()
+        request = self.builder.build(fields)
+        sent = time.perf_counter()
         async with self.session.post(
             self.url, params=request.query, data=request.body.encode("utf-8"),
             headers={"Content-Type": request.content_type},
         ) as resp:
             body = await resp.text()
             status = resp.status
-        latency = (time.perf_counter() - started) * 1000
-        self.raw = (self.builder.encode(fields), request.body, str(status), body)
-        return Exchange(fields, self.builder.read(status, body), latency)
+        answered = time.perf_counter()
+        reply = self.builder.read(status, body)
+        self.wire = Wire(
+            self.url, dict(request.query), request.content_type, self.builder.encode(fields),
+            request.body, status, body, reply.plain, build_ms=(sent - started) * 1000,
+            read_ms=(time.perf_counter() - answered) * 1000)
+        return Exchange(fields, reply, (answered - sent) * 1000, self.wire)
 
     def inspect(self) -> str:
         """The last request and reply: the plaintext payload and what went over the wire."""
-        if self.raw is None:
+        wire = self.wire
+        if wire is None:
             return "(nothing sent yet)"
-        payload, wire, status, body = self.raw
-        return (f"request (decrypted):\n{payload}\nrequest (on the wire):\n{wire}\n"
-                f"reply (HTTP {status}, on the wire):\n{body}")
+        text = (f"request (decrypted):\n{wire.request_plain}\n"
+                f"request (on the wire):\n{wire.request_line}\n{wire.request_body}\n"
+                f"reply (HTTP {wire.status}, on the wire):\n{wire.reply_body}")
+        if wire.reply_plain != wire.reply_body:
+            text += f"\nreply (decrypted):\n{wire.reply_plain}"
+        return text
 
     async def retry(self) -> Exchange | None:
         """Resend the last push with the same MsgId, as WeChat does after a timeout."""

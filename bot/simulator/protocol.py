@@ -42,11 +42,16 @@ class Push:
 
 @dataclass(frozen=True, slots=True)
 class ReadReply:
-    """A decoded answer: ``success`` / a text / a transfer, with the raw fields."""
+    """A decoded answer: ``success`` / a text / a transfer, with the raw fields.
+
+    ``plain`` is the answer as the bot rendered it: the body itself, or what the
+    encrypted envelope held.
+    """
 
     kind: str
     text: str = ""
     fields: dict[str, str] = field(default_factory=dict)
+    plain: str = ""
 
 
 @dataclass
@@ -105,9 +110,9 @@ class PushBuilder:
     def read(self, status: int, body: str) -> ReadReply:
         """Decode an answer (verifying and decrypting an encrypted one)."""
         if status != 200:
-            return ReadReply("error", f"HTTP {status}: {body.strip()[:200]}")
+            return ReadReply("error", f"HTTP {status}: {body.strip()[:200]}", plain=body)
         if body.strip() in ("", "success"):
-            return ReadReply("success")
+            return ReadReply("success", plain=body)
         if body.lstrip().startswith("{"):
             data = json.loads(body)
             if "Encrypt" in data:
@@ -124,8 +129,8 @@ class PushBuilder:
             fields = {child.tag: child.text or "" for child in root}
         msg_type = fields.get("MsgType", "")
         if msg_type == "transfer_customer_service":
-            return ReadReply("transfer", "", fields)
-        return ReadReply("text", fields.get("Content", ""), fields)
+            return ReadReply("transfer", "", fields, body)
+        return ReadReply("text", fields.get("Content", ""), fields, body)
 
     def _open(self, encrypt: str, signature: str, timestamp: str, nonce: str) -> str:
         if sign(self.token, timestamp, nonce, encrypt) != signature:

@@ -13,7 +13,8 @@ Routes:
 * ``GET /`` — the chat page;
 * ``POST /api/send`` — ``{openid, kind, text, key, mode, channel, format}`` with ``kind``
   one of ``text``, ``click``, ``subscribe``, ``image``, ``retry``; answers the decoded
-  reply, its latency, and the customer-service messages that arrived meanwhile;
+  reply, its latency, the customer-service messages that arrived meanwhile, and
+  ``inspect``: the request and the reply on the wire and in plaintext, with timings;
 * ``GET /api/inbox?openid=…&after=N`` — customer-service messages to ``openid`` after the
   first ``N`` the stand-in received (``cursor`` in the answer is the next ``N``);
 * ``POST /api/reset`` — a new user (fresh openid);
@@ -24,6 +25,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import re
 import secrets
 import tempfile
@@ -155,6 +157,8 @@ class Simulator:
             "text": text,
             "latency_ms": None if latency is None else round(latency, 1),
             "slow": latency is not None and latency > SLOW_MS,
+            # The body the bot POSTed to the customer-service API, for the inspector.
+            "wire": json.dumps(sent.body, ensure_ascii=False),
         }
 
     def inbox(self, user: _User, after: int) -> tuple[list[dict[str, Any]], int]:
@@ -273,7 +277,32 @@ class Simulator:
             "messages": messages,
             "cursor": len(self.bot.standin.sent),
             "turns": len(user.recorder.turns),
+            "inspect": inspection(exchange),
         }
+
+
+def inspection(exchange: Exchange) -> dict[str, Any] | None:
+    """The inspector's view of one exchange: each side on the wire and in plaintext."""
+    wire = exchange.wire
+    if wire is None:
+        return None
+    return {
+        "request": {
+            "line": wire.request_line,
+            "query": wire.query,
+            "content_type": wire.content_type,
+            "encrypted": wire.encrypted,
+            "wire": wire.request_body,
+            "plain": wire.request_plain,
+        },
+        "reply": {"status": wire.status, "wire": wire.reply_body, "plain": wire.reply_plain},
+        "timings": {
+            "build_ms": round(wire.build_ms, 2),
+            "http_ms": round(exchange.latency_ms, 2),
+            "read_ms": round(wire.read_ms, 2),
+            "total_ms": round(wire.build_ms + exchange.latency_ms + wire.read_ms, 2),
+        },
+    }
 
 
 def _choice(

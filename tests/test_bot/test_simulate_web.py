@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import re
 from pathlib import Path
 from typing import Any
@@ -20,6 +21,7 @@ import yaml
 
 from wxloan.bot.simulator import web as simweb
 from wxloan.bot.simulator.local import LocalBot, local_bot
+from wxloan.bot.simulator.protocol import sign
 from wxloan.bot.simulator.web import create_simulator_app, run_simulator
 from tests.test_conversations import test_conversation as replay_conversation
 
@@ -114,6 +116,53 @@ async def test_official_account_text_gets_the_passive_reply(sim, mode):
     assert "年化利率7.2%–18.25%" in reply["text"]
     assert 0 < reply["latency_ms"] < 4000 and reply["slow"] is False
     assert data["messages"] == [] and data["msg_id"] and data["turns"] == 1
+
+
+async def test_send_answers_the_exchange_on_the_wire_and_decrypted(sim, bot):
+    openid = await new_user(sim)
+    data = await send(sim, openid, kind="text", text="微粒贷利率多少", mode="safe")
+    request, reply = data["inspect"]["request"], data["inspect"]["reply"]
+    query = request["query"]
+    assert set(query) == {"timestamp", "nonce", "signature", "encrypt_type", "msg_signature"}
+    assert query["signature"] == sign(bot.settings.token, query["timestamp"], query["nonce"])
+    assert request["line"].startswith(f"POST {bot.base_url}/wechat?")
+    assert f"msg_signature={query['msg_signature']}" in request["line"]
+    assert request["encrypted"] is True and request["content_type"] == "text/xml"
+    # On the wire only the envelope; decrypted, the message itself.
+    assert "<Encrypt>" in request["wire"] and "微粒贷" not in request["wire"]
+    assert "<Content><![CDATA[微粒贷利率多少]]></Content>" in request["plain"]
+    assert f"<FromUserName><![CDATA[{openid}]]></FromUserName>" in request["plain"]
+    assert reply["status"] == 200
+    assert "<Encrypt>" in reply["wire"] and "年化利率" not in reply["wire"]
+    assert "<MsgType><![CDATA[text]]></MsgType>" in reply["plain"]
+    assert "年化利率7.2%–18.25%" in reply["plain"]
+    timings = data["inspect"]["timings"]
+    assert set(timings) == {"build_ms", "http_ms", "read_ms", "total_ms"}
+    assert all(value >= 0 for value in timings.values())
+    assert timings["total_ms"] >= timings["http_ms"] > 0
+
+
+async def test_plain_and_miniprogram_exchanges_are_inspected(sim):
+    openid = await new_user(sim)
+    plain = (await send(sim, openid, kind="text", text="你好"))["inspect"]
+    assert set(plain["request"]["query"]) == {"timestamp", "nonce", "signature"}
+    assert plain["request"]["encrypted"] is False
+    assert plain["request"]["wire"] == plain["request"]["plain"]
+    assert plain["reply"]["wire"] == plain["reply"]["plain"]
+
+    data = await send(sim, openid, kind="text", text="你好", channel="mp", mode="safe",
+                      format="json")
+    request, reply = data["inspect"]["request"], data["inspect"]["reply"]
+    assert "/miniprogram?" in request["line"] and request["content_type"] == "application/json"
+    assert json.loads(request["plain"])["Content"] == "你好"
+    assert set(json.loads(request["wire"])) == {"ToUserName", "Encrypt"}
+    assert reply["wire"] == reply["plain"] == "success"
+    # The answer went through the customer-service API: its body is shown too.
+    [message] = data["messages"]
+    assert json.loads(message["wire"])["text"]["content"] == message["text"]
+
+    again = await send(sim, openid, kind="retry")
+    assert json.loads(again["inspect"]["request"]["plain"]) == json.loads(request["plain"])
 
 
 async def test_menu_click_starts_the_questionnaire(sim):
@@ -479,4 +528,69 @@ async def test_browser_menu_history_and_miniprogram(bot, aiohttp_server):
         await expect(menu).to_be_hidden()
         await page.get_by_test_id("channel-select").select_option("oa")
         await expect(menu).to_be_visible()
+    assert errors == []
+
+
+async def test_browser_inspector_shows_the_wire_and_the_plaintext(bot, aiohttp_server):
+    from playwright.async_api import expect
+
+    server = await aiohttp_server(await create_simulator_app(bot), host="127.0.0.1")
+    errors: list[str] = []
+    async with chromium_page(str(server.make_url("/")), errors) as page:
+        box = page.get_by_test_id("message-input")
+        await page.get_by_test_id("mode-select").select_option("safe")
+        for text, answer in (("微粒贷利率多少", "年化利率7.2%–18.25%"), ("怎么提额", "提额")):
+            await box.fill(text)
+            await box.press("Enter")
+            await expect(page.get_by_test_id("bubble-bot").last).to_contain_text(answer)
+        await expect(page.get_by_test_id("exchange-item")).to_have_count(2)
+
+        inspector = page.get_by_test_id("inspector")
+        request, reply = page.get_by_test_id("inspector-request"), page.get_by_test_id("reply-plain")
+        await expect(request).to_be_hidden()
+        await page.get_by_test_id("inspector-toggle").click()
+        await expect(request).to_be_visible()
+        # The newest exchange is selected: the signed query, the envelope, the plaintext.
+        line = page.get_by_test_id("request-line")
+        for part in ("POST ", "/wechat?", "timestamp=", "nonce=", "signature=",
+                     "encrypt_type=aes", "msg_signature="):
+            await expect(line).to_contain_text(part)
+        await expect(page.get_by_test_id("request-wire")).to_contain_text("<Encrypt><![CDATA[")
+        await expect(page.get_by_test_id("request-wire")).not_to_contain_text("怎么提额")
+        await expect(page.get_by_test_id("request-plain")).to_contain_text(
+            "<Content><![CDATA[怎么提额]]></Content>"
+        )
+        await expect(page.get_by_test_id("reply-wire")).to_contain_text("<Encrypt>")
+        await expect(reply).to_contain_text("<MsgType><![CDATA[text]]></MsgType>")
+        await expect(reply).to_contain_text("提额")
+        await expect(page.get_by_test_id("reply-status")).to_have_text("HTTP 200")
+        await expect(page.get_by_test_id("timing-http")).to_contain_text(" ms")
+
+        # Clicking an earlier bubble selects its exchange.
+        await page.get_by_test_id("bubble-bot").first.click()
+        await expect(page.get_by_test_id("request-plain")).to_contain_text("微粒贷利率多少")
+        await expect(reply).to_contain_text("年化利率7.2%–18.25%")
+        await expect(page.get_by_test_id("exchange-item").first).to_have_attribute(
+            "aria-pressed", "true"
+        )
+        await expect(page.get_by_test_id("bubble-user").first).to_have_class(re.compile("selected"))
+        await page.screenshot(path=str(ARTIFACTS / "simulator-inspector.png"))
+        # ... and so does an entry of the list.
+        await page.get_by_test_id("exchange-item").last.click()
+        await expect(page.get_by_test_id("request-plain")).to_contain_text("怎么提额")
+
+        # Markup in a message is text in every pane, never HTML.
+        await box.fill("<b>粗体</b>")
+        await box.press("Enter")
+        await expect(page.get_by_test_id("exchange-item")).to_have_count(3)
+        await expect(page.get_by_test_id("request-plain")).to_contain_text("<b>粗体</b>")
+        await expect(inspector.locator("b")).to_have_count(0)
+
+        # Mini-program: the answer's customer-service API call is shown too.
+        await page.get_by_test_id("channel-select").select_option("mp")
+        await box.fill("你好")
+        await box.press("Enter")
+        await expect(page.get_by_test_id("exchange-item")).to_have_count(4)
+        await expect(page.get_by_test_id("reply-wire")).to_have_text("success")
+        await expect(page.get_by_test_id("api-message")).to_contain_text('"msgtype": "text"')
     assert errors == []

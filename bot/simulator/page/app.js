@@ -20,6 +20,8 @@
     seen: new Set(),
     lastTime: 0,
     polling: false,
+    exchanges: [], // { id, label, inspect, messages } in the order sent
+    selected: null,
   };
 
   // Sent messages, oldest first, recalled with ↑/↓ as in a shell; kept across reloads.
@@ -129,6 +131,7 @@
     }
     log.append(item);
     scrollDown();
+    return item;
   }
 
   function typing() {
@@ -140,13 +143,16 @@
   }
 
   function showMessages(messages) {
+    const shown = [];
     for (const message of messages || []) {
       state.cursor = Math.max(state.cursor, message.index + 1);
       if (state.seen.has(message.index)) continue;
       state.seen.add(message.index);
-      const { column } = row("bot", message.text);
+      const { column, bubble } = row("bot", message.text);
       meta(column, "客服消息接口", message.latency_ms, message.slow);
+      shown.push(bubble);
     }
+    return shown;
   }
 
   function setStatus(text) {
@@ -161,25 +167,129 @@
     save.dataset.turns = String(turns || 0);
   }
 
+  // The chat's nodes for one answer: the reply (a bubble or a note) and any API messages.
   function render(data) {
     const reply = data.reply;
     const prefix = data.retry ? `重试（同一 MsgId ${data.msg_id ?? "事件"}）· ` : "";
+    let shown;
     if (reply.kind === "text") {
-      const { column } = row("bot", reply.text);
+      const { column, bubble } = row("bot", reply.text);
       meta(column, `${prefix}被动回复`, reply.latency_ms, reply.slow);
+      shown = bubble;
     } else if (reply.kind === "transfer") {
-      note(`${prefix}转人工客服 transfer_customer_service · ${formatMs(reply.latency_ms)}`,
+      shown = note(`${prefix}转人工客服 transfer_customer_service · ${formatMs(reply.latency_ms)}`,
         "", reply.slow);
     } else if (reply.kind === "success") {
       const how = data.channel === "mp" ? "，答案经客服消息接口送达" : "（无被动回复）";
-      note(`${prefix}webhook 回复 success · ${formatMs(reply.latency_ms)}${how}`, "",
+      shown = note(`${prefix}webhook 回复 success · ${formatMs(reply.latency_ms)}${how}`, "",
         reply.slow);
     } else {
-      note(`${prefix}webhook 出错：${reply.text}`, "error");
+      shown = note(`${prefix}webhook 出错：${reply.text}`, "error");
     }
-    showMessages(data.messages);
+    const nodes = [shown, ...showMessages(data.messages)];
     if (!data.retry) refreshSave(data.turns);
+    return nodes;
   }
+
+  // -- the inspector: each exchange on the wire and decrypted ------------------------
+
+  const inspector = byId("inspector");
+  const exchangeList = byId("exchange-list");
+
+  function describe(payload) {
+    const mp = channel.value === "mp";
+    if (payload.kind === "text") {
+      const short = payload.text.length > 18 ? `${payload.text.slice(0, 18)}…` : payload.text;
+      return `文本「${short}」`;
+    }
+    if (payload.kind === "click") return `菜单 CLICK ${payload.key}`;
+    if (payload.kind === "subscribe") return mp ? "进入会话" : "关注";
+    if (payload.kind === "image") return "图片";
+    return "重试";
+  }
+
+  function addExchange(label, data, nodes) {
+    const id = state.exchanges.length + 1;
+    const exchange = {
+      id, label, inspect: data.inspect, messages: data.messages || [],
+      ms: data.reply.latency_ms,
+    };
+    state.exchanges.push(exchange);
+    for (const node of nodes) {
+      if (!node) continue;
+      node.dataset.exchange = String(id);
+      node.title = "点击在检查器里查看这次往来";
+    }
+    const button = make("button", "exchange", `#${id} ${exchange.label} · ${formatMs(exchange.ms)}`);
+    button.type = "button";
+    button.dataset.testid = "exchange-item";
+    button.dataset.exchange = String(id);
+    const item = make("li");
+    item.append(button);
+    exchangeList.append(item);
+    byId("exchange-count").textContent = String(state.exchanges.length);
+    select(id);
+  }
+
+  function fill(testid, text) {
+    byId(testid).textContent = text;
+  }
+
+  function select(id) {
+    const exchange = state.exchanges[id - 1];
+    if (!exchange) return;
+    state.selected = id;
+    for (const node of document.querySelectorAll("[data-exchange]")) {
+      const on = node.dataset.exchange === String(id);
+      node.classList.toggle("selected", on);
+      if (node.dataset.testid === "exchange-item") node.setAttribute("aria-pressed", String(on));
+    }
+    const detail = byId("inspector-detail");
+    const seen = exchange.inspect;
+    detail.hidden = !seen;
+    if (!seen) return;
+    const { request, reply, timings } = seen;
+    fill("request-encrypted", request.encrypted ? "加密 · msg_signature" : "明文 · signature");
+    fill("request-line", `${request.line}\nContent-Type: ${request.content_type}`);
+    fill("request-wire", request.wire);
+    fill("request-plain", request.plain);
+    fill("reply-status", `HTTP ${reply.status}`);
+    fill("reply-plain", reply.plain || "（空）");
+    fill("reply-wire", reply.wire || "（空）");
+    fill("timing-build", formatMs2(timings.build_ms));
+    fill("timing-http", formatMs2(timings.http_ms));
+    fill("timing-read", formatMs2(timings.read_ms));
+    fill("timing-total", formatMs2(timings.total_ms));
+    const api = byId("api-messages");
+    api.replaceChildren(...exchange.messages.map((message) => {
+      const pre = make("pre", "wire", `POST /cgi-bin/message/custom/send\n${message.wire}`);
+      pre.dataset.testid = "api-message";
+      return pre;
+    }));
+    byId("inspector-api").hidden = exchange.messages.length === 0;
+  }
+
+  function formatMs2(ms) {
+    return `${Number(ms).toFixed(2)} ms`;
+  }
+
+  function clearExchanges() {
+    state.exchanges = [];
+    state.selected = null;
+    exchangeList.replaceChildren();
+    byId("exchange-count").textContent = "0";
+    byId("inspector-detail").hidden = true;
+  }
+
+  // Clicking a bubble or a note of the chat, or an entry of the list, selects its exchange.
+  function onPick(event) {
+    const hit = event.target.closest("[data-exchange]");
+    if (!hit) return;
+    select(Number(hit.dataset.exchange));
+    if (hit.closest(".log")) inspector.open = true;
+  }
+  log.addEventListener("click", onPick);
+  exchangeList.addEventListener("click", onPick);
 
   async function call(method, path, payload) {
     const options = { method, headers: { Accept: "application/json" } };
@@ -194,9 +304,10 @@
   }
 
   async function send(payload, echo) {
-    if (echo !== undefined) row("user", echo);
+    const mine = echo === undefined ? null : row("user", echo).bubble;
     const pending = typing();
     const sender = state.openid;
+    const label = describe(payload);
     setStatus("发送中…");
     try {
       const data = await call("POST", "/api/send", {
@@ -205,7 +316,7 @@
       });
       pending.remove();
       if (sender !== state.openid) return; // answered after "new user": not this chat
-      render(data);
+      addExchange(label, data, [mine, ...render(data)]);
       setStatus("");
     } catch (error) {
       pending.remove();
@@ -282,6 +393,7 @@
     state.seen.clear();
     state.lastTime = 0;
     log.replaceChildren();
+    clearExchanges();
     byId("openid").textContent = state.openid;
     refreshSave(0);
     note(`新用户 ${state.openid}`);
