@@ -538,6 +538,7 @@ async def test_browser_inspector_shows_the_wire_and_the_plaintext(bot, aiohttp_s
     errors: list[str] = []
     async with chromium_page(str(server.make_url("/")), errors) as page:
         box = page.get_by_test_id("message-input")
+        await expect(page.get_by_test_id("settings-toggle")).to_be_hidden()  # a wide screen
         await page.get_by_test_id("mode-select").select_option("safe")
         for text, answer in (("微粒贷利率多少", "年化利率7.2%–18.25%"), ("怎么提额", "提额")):
             await box.fill(text)
@@ -593,4 +594,47 @@ async def test_browser_inspector_shows_the_wire_and_the_plaintext(bot, aiohttp_s
         await expect(page.get_by_test_id("exchange-item")).to_have_count(4)
         await expect(page.get_by_test_id("reply-wire")).to_have_text("success")
         await expect(page.get_by_test_id("api-message")).to_contain_text('"msgtype": "text"')
+    assert errors == []
+
+
+async def test_browser_phone_sized_screen_drops_the_frame(bot, aiohttp_server):
+    from playwright.async_api import expect
+
+    server = await aiohttp_server(await create_simulator_app(bot), host="127.0.0.1")
+    errors: list[str] = []
+    viewport = {"width": 390, "height": 844}
+    async with chromium_page(
+        str(server.make_url("/")), errors, viewport=viewport, is_mobile=True, has_touch=True
+    ) as page:
+        phone, panel = page.get_by_test_id("phone"), page.get_by_test_id("panel")
+        toggle = page.get_by_test_id("settings-toggle")
+        frame = await phone.evaluate(
+            "(node) => { const s = getComputedStyle(node);"
+            " return [s.borderTopWidth, s.borderRadius, node.getBoundingClientRect().width]; }"
+        )
+        assert frame == ["0px", "0px", 390]
+        await expect(panel).to_be_hidden()
+        await expect(page.get_by_test_id("inspector")).to_be_hidden()
+        await expect(toggle).to_be_visible()
+        await expect(toggle).to_have_attribute("aria-expanded", "false")
+
+        # The settings open over the chat, and close again.
+        await toggle.click()
+        await expect(panel).to_be_visible()
+        await expect(toggle).to_have_attribute("aria-expanded", "true")
+        await page.get_by_test_id("mode-select").select_option("safe")
+        await page.get_by_test_id("settings-close").click()
+        await expect(panel).to_be_hidden()
+
+        box = page.get_by_test_id("message-input")
+        await box.fill("微粒贷利率多少")
+        await box.press("Enter")
+        await expect(page.get_by_test_id("bubble-bot").last).to_contain_text("年化利率")
+        await expect(page.get_by_test_id("channel-label")).to_contain_text("安全模式")
+        await page.screenshot(path=str(ARTIFACTS / "simulator-phone.png"))
+        await toggle.click()
+        await expect(page.get_by_test_id("inspector")).to_be_visible()
+        await page.get_by_test_id("inspector-toggle").click()
+        await expect(page.get_by_test_id("request-wire")).to_contain_text("<Encrypt>")
+        await page.screenshot(path=str(ARTIFACTS / "simulator-phone-settings.png"))
     assert errors == []

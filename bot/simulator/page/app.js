@@ -405,6 +405,18 @@
     select.addEventListener("change", () => note(`已切换：${describeChannel()}`));
   }
 
+  // On a phone-sized screen the panel and the inspector open over the chat.
+  const toggle = byId("settings-toggle");
+  function showSide(open) {
+    document.body.classList.toggle("side-open", open);
+    toggle.setAttribute("aria-expanded", String(open));
+  }
+  toggle.addEventListener("click", () => showSide(!document.body.classList.contains("side-open")));
+  byId("settings-close").addEventListener("click", () => showSide(false));
+  document.addEventListener("keydown", (event) => {
+    if (event.key === "Escape") showSide(false);
+  });
+
   describeChannel();
   refreshSave(0);
   setInterval(poll, 1500);
