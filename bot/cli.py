@@ -45,6 +45,7 @@ from .supervisor import Supervisor, run_single
 from wxloan import __version__
 
 from . import knowledge_commands, operator_commands
+from .dashboard import commands as dashboard_commands
 
 __all__ = ["main"]
 
@@ -55,7 +56,7 @@ _LOG_REF = re.compile(r"[0-9a-f]{12}")
 
 #: modules that add their own subcommands: ``add_commands(subparsers)``, each parser with
 #: ``set_defaults(run=fn)`` where ``fn(settings, args) -> exit code``
-_COMMAND_MODULES = (knowledge_commands, operator_commands)
+_COMMAND_MODULES = (knowledge_commands, operator_commands, dashboard_commands)
 
 
 def _parser() -> argparse.ArgumentParser:

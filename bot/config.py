@@ -46,6 +46,7 @@ ENV_VARS: dict[str, str] = {
     "WXLOAN_METRICS_PORT": "serve Prometheus metrics at http://HOST:PORT/metrics (default off)",
     "WXLOAN_METRICS_HOST": "address of the metrics endpoint (default 127.0.0.1)",
     "WXLOAN_KNOWLEDGE_DIR": "a folder of knowledge data to use instead of the shipped one",
+    "WXLOAN_DASHBOARD_TOKEN": "wxloan dashboard: the token a browser or API client must send (required off loopback)",
 }
 
 
@@ -102,6 +103,8 @@ class Settings:
     metrics_host: str = "127.0.0.1"
     #: the operator's knowledge folder (None: the data shipped in the package)
     knowledge_dir: Path | None = None
+    #: ``wxloan dashboard``'s access token (None: none; then it listens on loopback only)
+    dashboard_token: str | None = field(default=None, repr=False)
     #: WeChat's protocol, not a choice: it waits this long for each delivery of a message
     wechat_timeout: float = 5.0
     #: ... and delivers a message this many times in all when it gets no answer
@@ -145,6 +148,7 @@ class Settings:
             metrics_host=env.get("WXLOAN_METRICS_HOST", "127.0.0.1").strip() or "127.0.0.1",
             knowledge_dir=(Path(env["WXLOAN_KNOWLEDGE_DIR"].strip())
                            if env.get("WXLOAN_KNOWLEDGE_DIR", "").strip() else None),
+            dashboard_token=env.get("WXLOAN_DASHBOARD_TOKEN", "").strip() or None,
             token_generated=generated,
         ).with_database(env.get("WXLOAN_DB", "wxloan.db"))
         settings.validate()

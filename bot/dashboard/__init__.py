@@ -1,0 +1,1 @@
+"""``wxloan dashboard``: the operator's read-only web view of what the bot does."""

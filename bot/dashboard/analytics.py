@@ -1,0 +1,306 @@
+"""The dashboard's numbers, kept in memory and brought up to date row by row.
+
+Why in memory and incremental: the message log only grows (by id), so the dashboard reads
+each row once (:meth:`Analytics.add`) and keeps per-day counters, per-day latency samples,
+one funnel record per user and flow, and one summary per user. An answer then costs a
+pass over days and users, never over messages, with a million stored messages as with a
+hundred. A purge or ``forget`` removes rows; the dashboard notices (fewer rows than it
+counted) and rebuilds (see :mod:`.source`).
+
+Days are China Standard Time days, numbered since the epoch (``day_of``), as in
+``wxloan stats``. Everything read from ``meta`` is what the pipeline recorded for the turn
+(``flow``, ``step``, ``verdict``, ``scam``, ``handoff``, ``error``, ``ms``, ``late``,
+``intent``, ``confidence``, ``fallback``, ``clarify``).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from array import array
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import orjson
+
+from wxloan.storage import LoggedMessage
+from wxloan.storage.feed import CST_OFFSET, FeedRow
+from wxloan.storage.privacy import mask_personal_data
+from wxloan.storage.reports import NO_VERDICT_FLOWS
+
+from ..logs import user_ref
+
+__all__ = ["Analytics", "day_name", "day_of"]
+
+#: Unsure messages kept for the understanding page, newest last (older ones fall off).
+UNSURE_KEPT = 20_000
+
+
+def day_of(timestamp: float) -> int:
+    """The CST day number of a Unix time."""
+    return int((timestamp + CST_OFFSET) // 86400)
+
+
+def day_name(day: int) -> str:
+    """``YYYY-MM-DD`` of a CST day number."""
+    return (dt.date(1970, 1, 1) + dt.timedelta(days=day)).isoformat()
+
+
+@dataclass(slots=True)
+class Day:
+    """One CST day's counters."""
+
+    messages_in: int = 0
+    messages_out: int = 0
+    users: int = 0  #: users with at least one message that day
+    turns: int = 0  #: inbound messages with a turn record
+    fallbacks: int = 0
+    clarified: int = 0
+    verdicts: int = 0
+    handoffs: int = 0
+    late: int = 0
+    errors: int = 0
+    scams: Counter[str] = field(default_factory=Counter)
+    intents: Counter[str] = field(default_factory=Counter)
+    latency: array[float] = field(default_factory=lambda: array("d"))
+
+
+@dataclass(slots=True)
+class Episode:
+    """A user's first time in one flow: until its first verdict, or where they stopped."""
+
+    day: int  #: the day of the first turn in the flow
+    turns: int = 0  #: turns in the flow up to and including the first verdict
+    verdict: bool = False
+    step: str | None = None  #: the question the last turn left them at
+
+
+@dataclass(slots=True)
+class User:
+    """One user as the conversation list shows them."""
+
+    openid: str
+    first_seen: float
+    last_seen: float
+    last_day: int = -1
+    messages: int = 0
+    flow: str | None = None  #: the flow of the last turn that had one
+    verdicts: int = 0
+    episodes: dict[str, Episode] = field(default_factory=dict)
+
+
+class Analytics:
+    """Everything the dashboard shows, updated by :meth:`add` in id order."""
+
+    def __init__(self, confidence: float) -> None:
+        #: below this confidence a reading counts as unsure (the clarify threshold)
+        self.confidence = confidence
+        self.days: dict[int, Day] = {}
+        self.users: dict[str, User] = {}
+        self.unsure: list[LoggedMessage] = []
+        self.last_id = 0
+        self.rows = 0
+        self.duplicates: dict[int, int] = {}
+
+    def add(self, rows: list[FeedRow]) -> None:
+        """Count ``rows`` (ids above :attr:`last_id`, in id order)."""
+        for row in rows:
+            self._add(row)
+        if rows:
+            self.last_id = rows[-1].id
+            self.rows += len(rows)
+
+    def _add(self, row: FeedRow) -> None:
+        day_number = day_of(row.created_at)
+        day = self.days.get(day_number)
+        if day is None:
+            day = self.days[day_number] = Day()
+        user = self.users.get(row.openid)
+        if user is None:
+            user = self.users[row.openid] = User(row.openid, row.created_at, row.created_at)
+        user.last_seen = max(user.last_seen, row.created_at)
+        user.messages += 1
+        if day_number > user.last_day:
+            day.users += 1
+            user.last_day = day_number
+        if row.direction != "in":
+            day.messages_out += 1
+            return
+        day.messages_in += 1
+        if not row.meta:
+            return
+        meta: dict[str, Any] = orjson.loads(row.meta)
+        if "intent" in meta:
+            day.intents[meta["intent"] or "none"] += 1
+        unsure = bool(meta.get("fallback")) or bool(meta.get("clarify"))
+        confidence = meta.get("confidence")
+        if isinstance(confidence, (int, float)) and confidence < self.confidence:
+            unsure = True
+        if unsure and row.content:
+            self.unsure.append(LoggedMessage(row.id, row.openid, row.content, row.created_at,
+                                             meta))
+            if len(self.unsure) > UNSURE_KEPT * 2:
+                del self.unsure[:-UNSURE_KEPT]
+        day.fallbacks += bool(meta.get("fallback"))
+        day.clarified += bool(meta.get("clarify"))
+        if "ms" not in meta:  # written before turn records (migration 0006): no more to say
+            return
+        day.turns += 1
+        day.latency.append(float(meta["ms"]))
+        day.late += bool(meta.get("late"))
+        day.errors += bool(meta.get("error"))
+        day.handoffs += bool(meta.get("handoff"))
+        for pattern in meta.get("scam") or ():
+            day.scams[str(pattern)] += 1
+        flow = meta.get("flow")
+        verdict = bool(meta.get("verdict"))
+        day.verdicts += verdict
+        user.verdicts += verdict
+        if flow:
+            user.flow = flow
+            if flow not in NO_VERDICT_FLOWS:
+                episode = user.episodes.get(flow)
+                if episode is None:
+                    episode = user.episodes[flow] = Episode(day_number)
+                if not episode.verdict:
+                    episode.turns += 1
+                    episode.verdict = verdict
+                    episode.step = meta.get("step")
+
+    # -- the answers --------------------------------------------------------------------
+
+    def period(self, days: int, today: int) -> range:
+        """The day numbers of the last ``days`` days, today included."""
+        return range(today - days + 1, today + 1)
+
+    def summary(self, days: int, today: int) -> dict[str, Any]:
+        """The overview: totals over the period, and one entry per day."""
+        span = self.period(days, today)
+        series = []
+        totals: Counter[str] = Counter()
+        scams: Counter[str] = Counter()
+        intents: Counter[str] = Counter()
+        samples = []
+        for number in span:
+            day = self.days.get(number) or Day()
+            counts = {
+                "messages_in": day.messages_in, "messages_out": day.messages_out,
+                "users": day.users, "turns": day.turns, "fallbacks": day.fallbacks,
+                "verdicts": day.verdicts, "handoffs": day.handoffs, "late": day.late,
+                "errors": day.errors, "duplicates": self.duplicates.get(number, 0),
+                "scam_warnings": sum(day.scams.values()),
+            }
+            totals.update(counts)
+            scams.update(day.scams)
+            intents.update(day.intents)
+            if day.latency:
+                samples.append(np.frombuffer(day.latency, dtype=np.float64))
+            series.append({"day": day_name(number), **counts,
+                           "latency_ms": _percentiles([samples[-1]] if day.latency else [])})
+        first = span[0]
+        active = sum(1 for user in self.users.values() if user.last_day >= first)
+        return {
+            "days": days,
+            "from": day_name(first),
+            "to": day_name(today),
+            "users": active,
+            "messages_in": totals["messages_in"],
+            "messages_out": totals["messages_out"],
+            "turns": totals["turns"],
+            "fallbacks": totals["fallbacks"],
+            "fallback_rate": _rate(totals["fallbacks"], totals["messages_in"]),
+            "verdicts": totals["verdicts"],
+            "scam_warnings": totals["scam_warnings"],
+            "scam_patterns": dict(scams.most_common()),
+            "handoffs": totals["handoffs"],
+            "outcomes": {"replies": totals["messages_out"], "duplicates": totals["duplicates"],
+                         "late": totals["late"], "errors": totals["errors"]},
+            "latency_ms": _percentiles(samples),
+            "intents": dict(intents.most_common()),
+            "per_day": series,
+        }
+
+    def funnel(self, days: int, today: int) -> dict[str, Any]:
+        """Per flow: users who started it in the period, how many reached a first verdict,
+        after how many turns, and the question the others stopped at."""
+        first = self.period(days, today)[0]
+        flows: dict[str, dict[str, Any]] = {}
+        for user in self.users.values():
+            for name, episode in user.episodes.items():
+                if episode.day < first or episode.day > today:
+                    continue
+                entry = flows.setdefault(name, {"flow": name, "started": 0, "reached": 0,
+                                                "turns": Counter(), "stopped_at": Counter()})
+                entry["started"] += 1
+                if episode.verdict:
+                    entry["reached"] += 1
+                    entry["turns"][episode.turns] += 1
+                else:
+                    entry["stopped_at"][episode.step or "(no question)"] += 1
+        result = []
+        for entry in sorted(flows.values(), key=lambda e: (-e["started"], e["flow"])):
+            turns: Counter[int] = entry["turns"]
+            result.append({
+                "flow": entry["flow"], "started": entry["started"], "reached": entry["reached"],
+                "rate": _rate(entry["reached"], entry["started"]),
+                "turns_to_verdict": [{"turns": n, "users": turns[n]} for n in sorted(turns)],
+                "median_turns": _median_of_counts(turns),
+                "stopped_at": [{"step": step, "users": n}
+                               for step, n in entry["stopped_at"].most_common()],
+            })
+        return {"days": days, "from": day_name(first), "to": day_name(today), "flows": result}
+
+    def unsure_since(self, days: int, today: int) -> list[LoggedMessage]:
+        """The unsure messages of the period, oldest first (masked again on read)."""
+        first = self.period(days, today)[0]
+        return [LoggedMessage(m.id, m.openid, mask_personal_data(m.content).text,
+                              m.created_at, m.meta)
+                for m in self.unsure if day_of(m.created_at) >= first]
+
+    def conversations(self, days: int, today: int, query: str, page: int,
+                      per_page: int) -> dict[str, Any]:
+        """Users active in the period whose openid or log reference contains ``query``,
+        last seen first, one page of them."""
+        first = self.period(days, today)[0]
+        needle = query.strip().lower()
+        found = [user for user in self.users.values() if user.last_day >= first
+                 and (not needle or needle in user.openid.lower()
+                      or user_ref(user.openid).startswith(needle))]
+        found.sort(key=lambda u: (-u.last_seen, u.openid))
+        start = (page - 1) * per_page
+        return {
+            "total": len(found), "page": page, "per_page": per_page,
+            "items": [{"openid": user.openid, "ref": user_ref(user.openid),
+                       "first_seen": user.first_seen, "last_seen": user.last_seen,
+                       "messages": user.messages, "flow": user.flow,
+                       "verdict": user.verdicts > 0}
+                      for user in found[start:start + per_page]],
+        }
+
+
+def _rate(part: int, whole: int) -> float | None:
+    """A share rounded to a tenth of a percent (None when there is nothing to divide)."""
+    return round(100 * part / whole, 1) if whole else None
+
+
+def _percentiles(samples: list[np.ndarray[Any, Any]]) -> dict[str, float | None]:
+    """p50 and p99 in whole milliseconds (finer would be false precision)."""
+    if not samples:
+        return {"p50": None, "p99": None, "count": 0}
+    values = np.concatenate(samples) if len(samples) > 1 else samples[0]
+    p50, p99 = np.percentile(values, [50, 99])
+    return {"p50": round(float(p50)), "p99": round(float(p99)), "count": int(values.size)}
+
+
+def _median_of_counts(counts: Counter[int]) -> int | None:
+    """The median of a histogram given as value → how many (the lower middle)."""
+    total = sum(counts.values())
+    if not total:
+        return None
+    seen = 0
+    for value in sorted(counts):
+        seen += counts[value]
+        if 2 * seen >= total:
+            return value
+    return None

@@ -1,0 +1,279 @@
+"""``wxloan dashboard``: a read-only web page over the database ``serve`` writes.
+
+One aiohttp app: the page (``page/``: HTML, one script, one stylesheet and Chart.js,
+vendored), and the JSON API the page draws from:
+
+* ``GET /api/summary?days=N`` — users, messages in and out, fallbacks, verdicts, scam
+  warnings (by pattern), hand-offs, outcomes, latency p50/p99, intents, and each day;
+* ``GET /api/funnel?days=N`` — per flow: started, reached a first verdict, after how many
+  turns, and the question the others stopped at;
+* ``GET /api/understanding?days=N`` — the unrecognised or unsure messages, grouped and
+  masked, with the model's best guesses; ``/api/understanding/export?days=N`` downloads
+  them in the NLU example format;
+* ``GET /api/conversations?days=N&q=TEXT&page=P`` — users, last seen first;
+  ``GET /api/conversations/{user}`` — one conversation (openid or log reference).
+
+There is no write endpoint: every route is ``GET`` except the login form's ``POST``, which
+only sets a cookie. Off loopback a token is required (``WXLOAN_DASHBOARD_TOKEN``), sent as
+``Authorization: Bearer …`` or entered once in the login form; both are compared in
+constant time. Every response carries a strict Content-Security-Policy.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import ipaddress
+import time
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+from aiohttp import web
+
+from wxloan.handlers.nlu import Understander
+
+from ..logs import find_user, user_ref
+from ..nlu_tools import best_guesses, export_text, group_messages
+from .analytics import day_of
+from .source import Source
+
+__all__ = ["PAGE_DIR", "create_dashboard_app", "is_loopback"]
+
+PAGE_DIR = Path(__file__).with_name("page")
+SOURCE = web.AppKey("source", Source)
+TOKEN: web.AppKey[str | None] = web.AppKey("token")
+CLOCK: web.AppKey[Callable[[], float]] = web.AppKey("clock")
+UNDERSTANDER = web.AppKey("understander", Understander)
+
+#: The longest period the API answers for (days).
+MAX_DAYS = 366
+#: Conversations per page of the list.
+PER_PAGE = 20
+#: Groups of unsure messages the understanding page lists.
+GROUPS_SHOWN = 50
+#: The most recent unsure messages grouped (grouping is quadratic in the distinct texts).
+GROUPED_AT_MOST = 5_000
+COOKIE = "wxloan_dashboard"
+
+CSP = ("default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:;"
+       " connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'")
+_STATIC = {"app.js": "application/javascript", "style.css": "text/css",
+           "chart.umd.min.js": "application/javascript"}
+
+
+def is_loopback(host: str) -> bool:
+    """True for 127.0.0.0/8, ::1 and ``localhost``."""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def _session_value(token: str) -> str:
+    """The cookie a login sets: derived from the token, so the token itself is never
+    stored in the browser."""
+    return hmac.new(token.encode(), b"wxloan-dashboard-session", hashlib.sha256).hexdigest()
+
+
+def _authorised(request: web.Request, token: str) -> bool:
+    header = request.headers.get("Authorization", "")
+    if header.startswith("Bearer "):
+        return hmac.compare_digest(header[7:].strip().encode(), token.encode())
+    cookie = request.cookies.get(COOKIE, "")
+    return hmac.compare_digest(cookie.encode(), _session_value(token).encode())
+
+
+@web.middleware
+async def _guard(request: web.Request,
+                 handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
+                 ) -> web.StreamResponse:
+    """Security headers everywhere; the token where one is set (but for the login page)."""
+    token = request.app[TOKEN]
+    open_paths = ("/login", "/static/style.css")
+    if token is not None and request.path not in open_paths and not _authorised(request, token):
+        if request.path.startswith("/api/"):
+            response: web.StreamResponse = web.json_response(
+                {"error": "unauthorised: send Authorization: Bearer <token>"}, status=401)
+        else:
+            response = web.Response(status=302, headers={
+                "Location": f"/login?next={quote(request.path_qs)}"})
+    else:
+        try:
+            response = await handler(request)
+        except web.HTTPException as exc:  # answered here, so it gets the headers too
+            response = web.Response(status=exc.status, reason=exc.reason, text=exc.text,
+                                    headers={k: v for k, v in exc.headers.items()
+                                             if k.lower() != "content-length"})
+    response.headers["Content-Security-Policy"] = CSP
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    response.headers["Referrer-Policy"] = "no-referrer"
+    response.headers["X-Frame-Options"] = "DENY"
+    if request.path.startswith("/api/"):
+        response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+def _days(request: web.Request) -> int:
+    raw = request.query.get("days", "14")
+    try:
+        days = int(raw)
+    except ValueError:
+        raise _bad(f"days must be a whole number of days, not {raw!r}") from None
+    if not 1 <= days <= MAX_DAYS:
+        raise _bad(f"days must be between 1 and {MAX_DAYS}")
+    return days
+
+
+def _bad(message: str) -> web.HTTPBadRequest:
+    return web.HTTPBadRequest(text=f'{{"error": "{message}"}}', content_type="application/json")
+
+
+def _today(request: web.Request) -> int:
+    return day_of(request.app[CLOCK]())
+
+
+async def _summary(request: web.Request) -> web.Response:
+    days = _days(request)
+    analytics = await request.app[SOURCE].refresh()
+    return web.json_response(analytics.summary(days, _today(request)))
+
+
+async def _funnel(request: web.Request) -> web.Response:
+    days = _days(request)
+    analytics = await request.app[SOURCE].refresh()
+    return web.json_response(analytics.funnel(days, _today(request)))
+
+
+async def _groups(request: web.Request) -> tuple[int, list[Any], list[Any], int]:
+    days = _days(request)
+    source = request.app[SOURCE]
+    analytics = await source.refresh()
+    messages = analytics.unsure_since(days, _today(request))
+    total = len(messages)
+    groups = group_messages(messages[-GROUPED_AT_MOST:], source.confidence)
+    understander = request.app[UNDERSTANDER]
+    guesses = [best_guesses(understander.understand(g.example)) for g in groups]
+    return days, groups, guesses, total
+
+
+async def _understanding(request: web.Request) -> web.Response:
+    days, groups, guesses, total = await _groups(request)
+    analytics = request.app[SOURCE].analytics
+    intents = analytics.summary(days, _today(request))["intents"]
+    shown = [{"example": g.example, "messages": g.count, "users": len(g.users),
+              "fallback": g.fallback, "clarified": g.clarify, "low_confidence": g.low,
+              "variants": [{"text": t, "count": n} for t, n in g.variants.most_common(5)],
+              "guesses": [{"intent": name, "confidence": round(p, 2)} for name, p in guess]}
+             for g, guess in zip(groups[:GROUPS_SHOWN], guesses, strict=False)]
+    return web.json_response({"days": days, "messages": total,
+                              "grouped": min(total, GROUPED_AT_MOST), "groups": shown,
+                              "group_count": len(groups), "intents": intents})
+
+
+async def _understanding_export(request: web.Request) -> web.Response:
+    days, groups, guesses, _ = await _groups(request)
+    text, _, _ = export_text(groups, guesses, days=days, source="wxloan dashboard")
+    name = f"wxloan-unsure-{days}d-{time.strftime('%Y%m%d')}.yml"
+    return web.Response(text=text, content_type="application/x-yaml", headers={
+        "Content-Disposition": f'attachment; filename="{name}"'})
+
+
+async def _conversations(request: web.Request) -> web.Response:
+    days = _days(request)
+    try:
+        page = int(request.query.get("page", "1"))
+    except ValueError:
+        raise _bad("page must be a whole number") from None
+    if page < 1:
+        raise _bad("page must be at least 1")
+    query = request.query.get("q", "")[:100]
+    analytics = await request.app[SOURCE].refresh()
+    return web.json_response(analytics.conversations(days, _today(request), query, page,
+                                                     PER_PAGE))
+
+
+async def _conversation(request: web.Request) -> web.Response:
+    source = request.app[SOURCE]
+    analytics = await source.refresh()
+    openid = find_user(analytics.users, request.match_info["user"])
+    if openid is None:
+        raise web.HTTPNotFound(text='{"error": "no such user"}', content_type="application/json")
+    turns = []
+    for row in await source.feed.conversation(openid, 500):
+        meta = _turn_meta(row.pop("meta"))
+        turns.append({**row, **meta})
+    return web.json_response({"openid": openid, "ref": user_ref(openid), "messages": turns})
+
+
+def _turn_meta(raw: str | None) -> dict[str, Any]:
+    """What the page shows on hover: intent, flow and latency (nothing else of meta)."""
+    if not raw:
+        return {}
+    import orjson
+
+    meta = orjson.loads(raw)
+    return {key: meta.get(key) for key in ("intent", "flow", "ms", "verdict", "fallback")
+            if key in meta}
+
+
+async def _page(request: web.Request) -> web.FileResponse:
+    return web.FileResponse(PAGE_DIR / "index.html")
+
+
+async def _static(request: web.Request) -> web.FileResponse:
+    name = request.match_info["name"]
+    if name not in _STATIC:
+        raise web.HTTPNotFound()
+    folder = PAGE_DIR / "vendor" if name == "chart.umd.min.js" else PAGE_DIR
+    return web.FileResponse(folder / name, headers={"Content-Type": _STATIC[name]})
+
+
+async def _login_form(request: web.Request) -> web.FileResponse:
+    return web.FileResponse(PAGE_DIR / "login.html")
+
+
+async def _login(request: web.Request) -> web.StreamResponse:
+    token = request.app[TOKEN]
+    form = await request.post()
+    given = str(form.get("token", ""))
+    target = request.query.get("next", "/")
+    if not target.startswith("/") or target.startswith("//"):
+        target = "/"
+    if token is None:
+        raise web.HTTPFound("/")
+    if not hmac.compare_digest(given.encode(), token.encode()):
+        raise web.HTTPFound(f"/login?failed=1&next={quote(target)}")
+    response = web.Response(status=302, headers={"Location": target})
+    response.set_cookie(COOKIE, _session_value(token), httponly=True, samesite="Strict",
+                        secure=request.secure, path="/")
+    return response
+
+
+def create_dashboard_app(source: Source, *, token: str | None = None,
+                         clock: Callable[[], float] = time.time) -> web.Application:
+    """The dashboard over ``source``; ``token`` (if any) is required on every request."""
+    app = web.Application(middlewares=[_guard], client_max_size=16 * 1024)
+    app[SOURCE] = source
+    app[TOKEN] = token or None
+    app[CLOCK] = clock
+    app[UNDERSTANDER] = Understander()
+    app.router.add_get("/", _page)
+    app.router.add_get("/static/{name}", _static)
+    app.router.add_get("/login", _login_form)
+    app.router.add_post("/login", _login)
+    app.router.add_get("/api/summary", _summary)
+    app.router.add_get("/api/funnel", _funnel)
+    app.router.add_get("/api/understanding", _understanding)
+    app.router.add_get("/api/understanding/export", _understanding_export)
+    app.router.add_get("/api/conversations", _conversations)
+    app.router.add_get("/api/conversations/{user}", _conversation)
+
+    async def close(app: web.Application) -> None:
+        await source.close()
+
+    app.on_cleanup.append(close)
+    return app

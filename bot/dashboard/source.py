@@ -1,0 +1,127 @@
+"""Keeps the dashboard's :class:`~.analytics.Analytics` up to date with the database.
+
+Each answer first calls :meth:`Source.refresh`: at most every ``interval`` seconds it
+reads the rows added since the last refresh (in batches) and the duplicate counts. Every
+``check_every`` seconds it also checks that no counted row has gone (a purge or a
+``forget``); if some have, it counts everything again from the start.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, Protocol, TypeVar
+
+from wxloan.storage import PostgresTarget, Target
+from wxloan.storage.feed import FeedRow, SqliteFeed
+
+from .analytics import Analytics
+
+__all__ = ["Feed", "Source", "open_feed"]
+
+log = logging.getLogger("wxloan.dashboard")
+
+T = TypeVar("T")
+#: Rows read per query when catching up.
+BATCH = 20_000
+
+
+class Feed(Protocol):
+    """What the dashboard reads (:class:`SqliteFeed` in a thread, or ``PgFeed``)."""
+
+    async def rows_after(self, last_id: int, limit: int) -> list[FeedRow]: ...
+    async def count_upto(self, last_id: int) -> int: ...
+    async def duplicates_per_day(self) -> dict[int, int]: ...
+    async def conversation(self, openid: str, limit: int) -> list[dict[str, Any]]: ...
+    async def close(self) -> None: ...
+
+
+class _ThreadedSqliteFeed:
+    """The SQLite feed with each call on a worker thread (the event loop never waits)."""
+
+    def __init__(self, feed: SqliteFeed) -> None:
+        self._feed = feed
+
+    async def _call(self, fn: Callable[..., T], *args: Any) -> T:
+        return await asyncio.to_thread(fn, *args)
+
+    async def rows_after(self, last_id: int, limit: int) -> list[FeedRow]:
+        return await self._call(self._feed.rows_after, last_id, limit)
+
+    async def count_upto(self, last_id: int) -> int:
+        return await self._call(self._feed.count_upto, last_id)
+
+    async def duplicates_per_day(self) -> dict[int, int]:
+        return await self._call(self._feed.duplicates_per_day)
+
+    async def conversation(self, openid: str, limit: int) -> list[dict[str, Any]]:
+        return await self._call(self._feed.conversation, openid, limit)
+
+    async def close(self) -> None:
+        self._feed.close()
+
+
+async def open_feed(target: Target) -> Feed:
+    """The feed on ``target``, read-only (raises ``NoDatabaseError`` for a missing one)."""
+    if isinstance(target, PostgresTarget):
+        from wxloan.storage.postgres.feed import PgFeed
+
+        feed = PgFeed(target)
+        await feed.open()
+        return feed
+    assert isinstance(target, Path)
+    return _ThreadedSqliteFeed(SqliteFeed(target))
+
+
+class Source:
+    """The analytics and the feed they are kept from."""
+
+    def __init__(self, feed: Feed, confidence: float, *, interval: float = 1.0,
+                 check_every: float = 30.0, clock: Callable[[], float] = time.monotonic
+                 ) -> None:
+        self.feed = feed
+        self.confidence = confidence
+        self.analytics = Analytics(confidence)
+        self.interval = interval
+        self.check_every = check_every
+        self.clock = clock
+        self._lock = asyncio.Lock()
+        self._refreshed = float("-inf")
+        self._checked = clock()
+
+    async def refresh(self, force: bool = False) -> Analytics:
+        """The analytics, brought up to date unless that was done less than ``interval``
+        seconds ago (``force``: regardless)."""
+        async with self._lock:
+            now = self.clock()
+            if force or now - self._refreshed >= self.interval:
+                if now - self._checked >= self.check_every:
+                    self._checked = now
+                    await self._check_for_deletions()
+                await self._catch_up(self.analytics)
+                self.analytics.duplicates = await self.feed.duplicates_per_day()
+                self._refreshed = self.clock()
+        return self.analytics
+
+    async def _catch_up(self, analytics: Analytics) -> None:
+        while True:
+            rows = await self.feed.rows_after(analytics.last_id, BATCH)
+            analytics.add(rows)
+            if len(rows) < BATCH:
+                return
+
+    async def _check_for_deletions(self) -> None:
+        stored = await self.feed.count_upto(self.analytics.last_id)
+        if stored < self.analytics.rows:
+            log.info("messages were deleted (purge or forget); counting again",
+                     extra={"fields": {"counted": self.analytics.rows, "stored": stored}})
+            fresh = Analytics(self.confidence)
+            await self._catch_up(fresh)
+            self.analytics = fresh
+
+    async def close(self) -> None:
+        await self.feed.close()
+

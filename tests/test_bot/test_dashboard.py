@@ -1,0 +1,276 @@
+"""``wxloan dashboard``'s API over generated conversations, checked against the plan that
+generated them (computed here, independently of the dashboard's code); its security; the
+same answers on PostgreSQL; the command's refusals.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+import yaml
+
+from tests.dashboard_data import NOW, Plan, plan, write
+from wxloan.bot.cli import main
+from wxloan.bot.dashboard.analytics import day_of
+from wxloan.bot.dashboard.app import CSP, create_dashboard_app
+from wxloan.bot.dashboard.source import Source, open_feed
+from wxloan.bot.logs import user_ref
+from wxloan.storage import PostgresTarget
+
+pytestmark = pytest.mark.usefixtures("clean_env", "restore_logging")
+
+USERS = 300
+CONFIDENCE = 0.5
+TOKEN = "a-long-dashboard-token-for-tests"
+
+
+@pytest.fixture(scope="module")
+def fixture_plan() -> Plan:
+    return plan(USERS)
+
+
+@pytest.fixture
+def db(tmp_path: Path, fixture_plan: Plan) -> Path:
+    path = tmp_path / "dash.db"
+    asyncio.run(write(path, fixture_plan))
+    return path
+
+
+async def _client(aiohttp_client: Any, target: Any, **kw: Any) -> Any:
+    source = Source(await open_feed(target), CONFIDENCE, interval=0, check_every=0)
+    return await aiohttp_client(create_dashboard_app(source, clock=lambda: NOW, **kw))
+
+
+# -- what the plan says the numbers are -----------------------------------------------
+
+
+def _in_period(fixture: Plan, days: int) -> list[Any]:
+    first = day_of(NOW) - days + 1
+    return [t for t in fixture.turns if day_of(t.at) >= first]
+
+
+def _expected_summary(fixture: Plan, days: int) -> dict[str, Any]:
+    turns = _in_period(fixture, days)
+    metas = [t.meta for t in turns if t.meta is not None]
+    first = day_of(NOW) - days + 1
+    duplicates = sum(n for i, n in fixture.duplicates if day_of(fixture.turns[i].at + 5) >= first)
+    scams = Counter(p for m in metas for p in m["scam"])
+    p50, p99 = np.percentile([m["ms"] for m in metas], [50, 99])
+    return {
+        "users": len({t.openid for t in turns}),
+        "messages_in": len(turns),
+        "messages_out": sum(t.replies for t in turns),
+        "fallbacks": sum(bool(m.get("fallback")) for m in metas),
+        "verdicts": sum(m["verdict"] for m in metas),
+        "scam_warnings": sum(scams.values()),
+        "scam_patterns": dict(scams),
+        "handoffs": sum(m["handoff"] for m in metas),
+        "outcomes": {"replies": sum(t.replies for t in turns), "duplicates": duplicates,
+                     "late": sum(m["late"] for m in metas),
+                     "errors": sum(m["error"] for m in metas)},
+        "latency_ms": {"p50": round(float(p50)), "p99": round(float(p99)), "count": len(metas)},
+    }
+
+
+def _expected_funnel(fixture: Plan, days: int) -> dict[str, dict[str, Any]]:
+    first = day_of(NOW) - days + 1
+    episodes: dict[tuple[str, str], dict[str, Any]] = {}
+    for t in fixture.turns:  # already in time order per user
+        flow = (t.meta or {}).get("flow")
+        if not flow or flow == "handoff":
+            continue
+        e = episodes.setdefault((t.openid, flow), {"day": day_of(t.at), "turns": 0,
+                                                   "verdict": False, "step": None})
+        if not e["verdict"]:
+            e["turns"] += 1
+            e["verdict"] = t.meta["verdict"]
+            e["step"] = t.meta["step"]
+    flows: dict[str, dict[str, Any]] = {}
+    for (_, flow), e in episodes.items():
+        if e["day"] < first:
+            continue
+        f = flows.setdefault(flow, {"started": 0, "reached": 0, "turns": Counter(),
+                                    "stopped": Counter()})
+        f["started"] += 1
+        if e["verdict"]:
+            f["reached"] += 1
+            f["turns"][e["turns"]] += 1
+        else:
+            f["stopped"][e["step"] or "(no question)"] += 1
+    return flows
+
+
+# -- the API --------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("days", [1, 3, 10])
+async def test_summary_matches_the_plan_exactly(aiohttp_client, db, fixture_plan, days):
+    client = await _client(aiohttp_client, db)
+    resp = await client.get(f"/api/summary?days={days}")
+    assert resp.status == 200
+    got = await resp.json()
+    expected = _expected_summary(fixture_plan, days)
+    assert {key: got[key] for key in expected} == expected
+    assert len(got["per_day"]) == days
+    assert sum(d["messages_in"] for d in got["per_day"]) == expected["messages_in"]
+    assert got["fallback_rate"] == round(100 * expected["fallbacks"] / expected["messages_in"], 1)
+
+
+async def test_funnel_matches_the_plan(aiohttp_client, db, fixture_plan):
+    client = await _client(aiohttp_client, db)
+    got = await (await client.get("/api/funnel?days=10")).json()
+    expected = _expected_funnel(fixture_plan, 10)
+    assert {f["flow"] for f in got["flows"]} == set(expected) == {
+        "eligibility", "rejection", "calculator"}
+    for row in got["flows"]:
+        e = expected[row["flow"]]
+        assert (row["started"], row["reached"]) == (e["started"], e["reached"])
+        assert {t["turns"]: t["users"] for t in row["turns_to_verdict"]} == dict(e["turns"])
+        assert {s["step"]: s["users"] for s in row["stopped_at"]} == dict(e["stopped"])
+    eligibility = next(f for f in got["flows"] if f["flow"] == "eligibility")
+    assert {t["turns"] for t in eligibility["turns_to_verdict"]} == {1, 3}  # answer-first, or 3
+    assert {"pay_score", "overdue"} <= {s["step"] for s in eligibility["stopped_at"]}
+
+
+async def test_understanding_groups_and_masks_and_downloads(aiohttp_client, db, fixture_plan):
+    client = await _client(aiohttp_client, db)
+    got = await (await client.get("/api/understanding?days=10")).json()
+    unsure = [t for t in fixture_plan.turns
+              if t.meta and (t.meta.get("fallback") or t.meta.get("clarify")
+                             or t.meta.get("confidence", 1) < CONFIDENCE)]
+    assert got["messages"] == len(unsure)
+    assert sum(g["messages"] for g in got["groups"]) == len(unsure)
+    texts = json.dumps(got, ensure_ascii=False)
+    assert "13912345678" not in texts and "139****5678" in texts
+    # 嗯嗯那个啥 and 嗯嗯那个啥啊 are one question
+    assert not any(g["example"] in ("嗯嗯那个啥", "嗯嗯那个啥啊") and
+                   {v["text"] for v in g["variants"]} != {"嗯嗯那个啥", "嗯嗯那个啥啊"}
+                   for g in got["groups"])
+    assert got["intents"]["eligibility"] > 0
+
+    resp = await client.get("/api/understanding/export?days=10")
+    assert resp.status == 200 and "attachment" in resp.headers["Content-Disposition"]
+    exported = yaml.safe_load(await resp.text())
+    assert exported["version"] == 1 and exported["intents"]
+    assert "139****5678" in await resp.text()
+
+
+async def test_conversations_list_search_page_and_one_conversation(aiohttp_client, db,
+                                                                   fixture_plan):
+    client = await _client(aiohttp_client, db)
+    listed = await (await client.get("/api/conversations?days=10")).json()
+    assert listed["total"] == len({t.openid for t in fixture_plan.turns})
+    assert len(listed["items"]) == 20
+    seen = [item["last_seen"] for item in listed["items"]]
+    assert seen == sorted(seen, reverse=True)
+    second = await (await client.get("/api/conversations?days=10&page=2")).json()
+    assert not {i["openid"] for i in second["items"]} & {i["openid"] for i in listed["items"]}
+
+    masked_user = next(t.openid for t in fixture_plan.turns if "13912345678" in t.text)
+    ref = user_ref(masked_user)
+    found = await (await client.get(f"/api/conversations?days=10&q={ref}")).json()
+    assert [i["openid"] for i in found["items"]] == [masked_user]
+    one = await (await client.get(f"/api/conversations/{ref}")).json()
+    assert one["openid"] == masked_user
+    inbound = [m for m in one["messages"] if m["direction"] == "in"]
+    assert inbound[0]["content"] == "我手机139****5678能借吗"
+    assert "ms" in inbound[0] and "intent" in inbound[0]
+    assert (await client.get("/api/conversations/nobody")).status == 404
+
+
+async def test_new_rows_and_deletions_are_picked_up(aiohttp_client, db, fixture_plan):
+    client = await _client(aiohttp_client, db)
+    before = await (await client.get("/api/summary?days=10")).json()
+    victim = fixture_plan.turns[0].openid
+    assert main(["forget", victim, "--db", str(db)]) == 0
+    after = await (await client.get("/api/summary?days=10")).json()
+    assert after["users"] == before["users"] - 1
+    more = Plan(turns=[t.__class__(**{**{f: getattr(t, f) for f in t.__slots__},
+                                      "openid": "fx-new", "at": NOW - 60})
+                       for t in fixture_plan.turns[:1]])
+    await write(db, more)
+    latest = await (await client.get("/api/summary?days=10")).json()
+    assert latest["messages_in"] == after["messages_in"] + 1
+
+
+@pytest.mark.parametrize("query", ["days=0", "days=367", "days=abc", "days=-1"])
+async def test_bad_periods_are_400(aiohttp_client, db, query):
+    client = await _client(aiohttp_client, db)
+    resp = await client.get(f"/api/summary?{query}")
+    assert resp.status == 400 and "days" in (await resp.json())["error"]
+
+
+# -- security ------------------------------------------------------------------------
+
+
+async def test_a_token_guards_everything_but_the_login(aiohttp_client, db):
+    client = await _client(aiohttp_client, db, token=TOKEN)
+    resp = await client.get("/api/summary")
+    assert resp.status == 401 and resp.headers["Content-Security-Policy"] == CSP
+    wrong = await client.get("/api/summary", headers={"Authorization": "Bearer nope"})
+    assert wrong.status == 401
+    ok = await client.get("/api/summary", headers={"Authorization": f"Bearer {TOKEN}"})
+    assert ok.status == 200
+    page = await client.get("/", allow_redirects=False)
+    assert page.status == 302 and page.headers["Location"].startswith("/login")
+    failed = await client.post("/login", data={"token": "wrong"}, allow_redirects=False)
+    assert "failed=1" in failed.headers["Location"]
+    assert (await client.get("/", allow_redirects=False)).status == 302
+    login = await client.post("/login?next=/", data={"token": TOKEN}, allow_redirects=False)
+    assert login.status == 302 and TOKEN not in login.headers.get("Set-Cookie", "")
+    assert (await client.get("/", allow_redirects=False)).status == 200  # the cookie
+    assert (await client.get("/api/funnel")).status == 200
+
+
+async def test_no_write_endpoint_and_strict_headers_everywhere(aiohttp_client, db):
+    client = await _client(aiohttp_client, db)
+    for path in ("/api/summary", "/api/conversations", "/api/understanding", "/"):
+        for method in ("POST", "PUT", "DELETE", "PATCH"):
+            assert (await client.request(method, path)).status == 405
+    for path in ("/", "/static/app.js", "/static/chart.umd.min.js", "/api/summary",
+                 "/nowhere", "/static/../app.py"):
+        resp = await client.get(path)
+        assert resp.headers["Content-Security-Policy"] == CSP, path
+        assert resp.headers["X-Content-Type-Options"] == "nosniff"
+    assert (await client.get("/static/../app.py")).status == 404
+    page = await (await client.get("/")).text()
+    assert "<script>" not in page and "style=" not in page  # the CSP allows no inline code
+
+
+def test_off_loopback_needs_a_token(db, capsys, monkeypatch):
+    assert main(["dashboard", "--host", "0.0.0.0", "--db", str(db)]) == 2
+    err = capsys.readouterr().err
+    assert len(err.strip().splitlines()) == 1 and "WXLOAN_DASHBOARD_TOKEN" in err
+    monkeypatch.setenv("WXLOAN_DASHBOARD_TOKEN", "short")
+    assert main(["dashboard", "--db", str(db)]) == 2
+    assert "at least 16" in capsys.readouterr().err
+
+
+def test_a_missing_database_is_one_line(tmp_path, capsys):
+    assert main(["dashboard", "--db", str(tmp_path / "typo.db"), "--port", "0"]) == 2
+    err = capsys.readouterr().err
+    assert len(err.strip().splitlines()) == 1 and "typo.db" in err
+
+
+# -- PostgreSQL ------------------------------------------------------------------------
+
+
+async def test_postgresql_answers_the_same(aiohttp_client, db, fixture_plan, pg_url):
+    await write(PostgresTarget(pg_url), fixture_plan)
+    sqlite = await _client(aiohttp_client, db)
+    postgres = await _client(aiohttp_client, PostgresTarget(pg_url))
+    for path in ("/api/summary?days=10", "/api/funnel?days=7", "/api/understanding?days=10",
+                 "/api/conversations?days=10&page=3"):
+        a = await (await sqlite.get(path)).json()
+        b = await (await postgres.get(path)).json()
+        assert a == b, path
+    ref = user_ref(fixture_plan.turns[0].openid)
+    a = await (await sqlite.get(f"/api/conversations/{ref}")).json()
+    b = await (await postgres.get(f"/api/conversations/{ref}")).json()
+    assert [m["content"] for m in a["messages"]] == [m["content"] for m in b["messages"]]
