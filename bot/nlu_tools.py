@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import functools
 import json
 import re
 import time
@@ -518,6 +519,17 @@ def _yaml_text(text: str) -> str:
     return json.dumps(text.replace("](", "] ("), ensure_ascii=False)
 
 
+@functools.lru_cache(maxsize=1)
+def _known_examples() -> frozenset[str]:
+    """The example set's texts as :func:`split_key` compares them (read once a process)."""
+    from wxloan.handlers.nlu.examples import ExamplesError, load_examples, split_key
+
+    try:
+        return frozenset(split_key(e.text) for e in load_examples())
+    except ExamplesError:
+        return frozenset()  # no usable example set here: nothing to leave out
+
+
 def write_export(
     path: Path, groups: Sequence[Group], guesses: Sequence[Sequence[tuple[str, float]]],
     *, days: float,
@@ -541,12 +553,9 @@ def export_text(
     left out (the loader rejects duplicates). Returns (text, written, known).
     """
     from wxloan.handlers.nlu.evaluation import NONE
-    from wxloan.handlers.nlu.examples import ExamplesError, load_examples, split_key
+    from wxloan.handlers.nlu.examples import split_key
 
-    try:
-        seen = {split_key(e.text) for e in load_examples()}
-    except ExamplesError:
-        seen = set()  # no usable example set here: nothing to leave out
+    seen = set(_known_examples())
     today = dt.date.today().isoformat()
     lines = [
         f"# Exported by `{source} --days {days:g}` on {today}: messages that fell to",

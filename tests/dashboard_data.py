@@ -114,6 +114,11 @@ def plan(users: int, *, days: int = 10, seed: int = 7, now: float = NOW) -> Plan
             result.turns.append(PlannedTurn(openid, at[i], text, meta, msg_type=msg_type))
             if rng.random() < 0.03:
                 result.duplicates.append((len(result.turns) - 1, rng.choice((1, 2))))
+    # as serve writes them: in the order they arrive (ids follow time)
+    order = sorted(range(len(result.turns)), key=lambda i: result.turns[i].at)
+    position = {old: new for new, old in enumerate(order)}
+    result.turns = [result.turns[i] for i in order]
+    result.duplicates = [(position[i], n) for i, n in result.duplicates]
     return result
 
 

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import datetime as dt
 from array import array
-from collections import Counter
+from collections import Counter, OrderedDict
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -77,6 +77,25 @@ class Episode:
 
 
 @dataclass(slots=True)
+class FlowDay:
+    """The funnel of the episodes that started on one day in one flow (kept up to date as
+    those episodes go on: an episode's contribution moves when it reaches its verdict)."""
+
+    started: int = 0
+    reached: int = 0
+    turns: Counter[int] = field(default_factory=Counter)
+    stopped_at: Counter[str] = field(default_factory=Counter)
+
+    def count(self, episode: Episode, sign: int) -> None:
+        """Add (``sign`` 1) or take back (-1) what ``episode`` contributes now."""
+        if episode.verdict:
+            self.reached += sign
+            self.turns[episode.turns] += sign
+        else:
+            self.stopped_at[episode.step or "(no question)"] += sign
+
+
+@dataclass(slots=True)
 class User:
     """One user as the conversation list shows them."""
 
@@ -97,7 +116,14 @@ class Analytics:
         #: below this confidence a reading counts as unsure (the clarify threshold)
         self.confidence = confidence
         self.days: dict[int, Day] = {}
-        self.users: dict[str, User] = {}
+        #: every user, the one active last at the end (moved there on each message)
+        self.users: OrderedDict[str, User] = OrderedDict()
+        #: how many users were last active on each day (for "users in the period")
+        self.last_active: Counter[int] = Counter()
+        #: log reference -> openid
+        self.refs: dict[str, str] = {}
+        #: (start day, flow) -> the funnel of the episodes that started then
+        self.funnels: dict[tuple[int, str], FlowDay] = {}
         self.unsure: list[LoggedMessage] = []
         self.last_id = 0
         self.rows = 0
@@ -119,10 +145,16 @@ class Analytics:
         user = self.users.get(row.openid)
         if user is None:
             user = self.users[row.openid] = User(row.openid, row.created_at, row.created_at)
+            self.refs[user_ref(row.openid)] = row.openid
+        else:
+            self.users.move_to_end(row.openid)
         user.last_seen = max(user.last_seen, row.created_at)
         user.messages += 1
         if day_number > user.last_day:
             day.users += 1
+            if user.last_day >= 0:
+                self.last_active[user.last_day] -= 1
+            self.last_active[day_number] += 1
             user.last_day = day_number
         if row.direction != "in":
             day.messages_out += 1
@@ -161,12 +193,19 @@ class Analytics:
             user.flow = flow
             if flow not in NO_VERDICT_FLOWS:
                 episode = user.episodes.get(flow)
+                funnel = self.funnels.get((day_number if episode is None else episode.day, flow))
+                if funnel is None:
+                    funnel = self.funnels[(day_number, flow)] = FlowDay()
                 if episode is None:
                     episode = user.episodes[flow] = Episode(day_number)
+                    funnel.started += 1
+                else:
+                    funnel.count(episode, -1)
                 if not episode.verdict:
                     episode.turns += 1
                     episode.verdict = verdict
                     episode.step = meta.get("step")
+                funnel.count(episode, 1)
 
     # -- the answers --------------------------------------------------------------------
 
@@ -199,7 +238,7 @@ class Analytics:
             series.append({"day": day_name(number), **counts,
                            "latency_ms": _percentiles([samples[-1]] if day.latency else [])})
         first = span[0]
-        active = sum(1 for user in self.users.values() if user.last_day >= first)
+        active = self.active_users(first)
         return {
             "days": days,
             "from": day_name(first),
@@ -221,33 +260,32 @@ class Analytics:
             "per_day": series,
         }
 
+    def active_users(self, first: int) -> int:
+        """Users with a message on day ``first`` or later."""
+        return sum(n for day, n in self.last_active.items() if day >= first)
+
     def funnel(self, days: int, today: int) -> dict[str, Any]:
         """Per flow: users who started it in the period, how many reached a first verdict,
         after how many turns, and the question the others stopped at."""
         first = self.period(days, today)[0]
-        flows: dict[str, dict[str, Any]] = {}
-        for user in self.users.values():
-            for name, episode in user.episodes.items():
-                if episode.day < first or episode.day > today:
-                    continue
-                entry = flows.setdefault(name, {"flow": name, "started": 0, "reached": 0,
-                                                "turns": Counter(), "stopped_at": Counter()})
-                entry["started"] += 1
-                if episode.verdict:
-                    entry["reached"] += 1
-                    entry["turns"][episode.turns] += 1
-                else:
-                    entry["stopped_at"][episode.step or "(no question)"] += 1
+        flows: dict[str, FlowDay] = {}
+        for (day, name), part in self.funnels.items():
+            if first <= day <= today:
+                total = flows.setdefault(name, FlowDay())
+                total.started += part.started
+                total.reached += part.reached
+                total.turns.update(part.turns)
+                total.stopped_at.update(part.stopped_at)
         result = []
-        for entry in sorted(flows.values(), key=lambda e: (-e["started"], e["flow"])):
-            turns: Counter[int] = entry["turns"]
+        for name, total in sorted(flows.items(), key=lambda item: (-item[1].started, item[0])):
+            turns = +total.turns  # unary plus drops the zero counts
             result.append({
-                "flow": entry["flow"], "started": entry["started"], "reached": entry["reached"],
-                "rate": _rate(entry["reached"], entry["started"]),
+                "flow": name, "started": total.started, "reached": total.reached,
+                "rate": _rate(total.reached, total.started),
                 "turns_to_verdict": [{"turns": n, "users": turns[n]} for n in sorted(turns)],
                 "median_turns": _median_of_counts(turns),
                 "stopped_at": [{"step": step, "users": n}
-                               for step, n in entry["stopped_at"].most_common()],
+                               for step, n in (+total.stopped_at).most_common()],
             })
         return {"days": days, "from": day_name(first), "to": day_name(today), "flows": result}
 
@@ -258,24 +296,44 @@ class Analytics:
                               m.created_at, m.meta)
                 for m in self.unsure if day_of(m.created_at) >= first]
 
+    def find(self, user: str) -> str | None:
+        """The openid ``user`` names: an openid, or a log reference."""
+        if user in self.users:
+            return user
+        return self.refs.get(user.lower())
+
     def conversations(self, days: int, today: int, query: str, page: int,
                       per_page: int) -> dict[str, Any]:
         """Users active in the period whose openid or log reference contains ``query``,
-        last seen first, one page of them."""
+        last active first, one page of them (a walk from the most recent user back, so a
+        page costs what it skips, never a sort of every user)."""
         first = self.period(days, today)[0]
-        needle = query.strip().lower()
-        found = [user for user in self.users.values() if user.last_day >= first
-                 and (not needle or needle in user.openid.lower()
-                      or user_ref(user.openid).startswith(needle))]
-        found.sort(key=lambda u: (-u.last_seen, u.openid))
-        start = (page - 1) * per_page
+        needle = query.strip()
+        if needle:
+            named = self.find(needle)
+            matches = ([self.users[named]] if named is not None else
+                       [self.users[k] for k in reversed(self.users) if needle in k])
+            found = [u for u in matches if u.last_day >= first]
+            total = len(found)
+            chosen = found[(page - 1) * per_page:page * per_page]
+        else:
+            total = self.active_users(first)
+            chosen = []
+            skip = (page - 1) * per_page
+            for user in reversed(self.users.values()):
+                if user.last_day < first or len(chosen) == per_page:
+                    break
+                if skip:
+                    skip -= 1
+                else:
+                    chosen.append(user)
         return {
-            "total": len(found), "page": page, "per_page": per_page,
+            "total": total, "page": page, "per_page": per_page,
             "items": [{"openid": user.openid, "ref": user_ref(user.openid),
                        "first_seen": user.first_seen, "last_seen": user.last_seen,
                        "messages": user.messages, "flow": user.flow,
                        "verdict": user.verdicts > 0}
-                      for user in found[start:start + per_page]],
+                      for user in chosen],
         }
 
 

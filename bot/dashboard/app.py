@@ -21,11 +21,13 @@ constant time. Every response carries a strict Content-Security-Policy.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import hashlib
 import hmac
 import ipaddress
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
@@ -34,7 +36,7 @@ from aiohttp import web
 
 from wxloan.handlers.nlu import Understander
 
-from ..logs import find_user, user_ref
+from ..logs import user_ref
 from ..nlu_tools import best_guesses, export_text, group_messages
 from .analytics import day_of
 from .source import Source
@@ -199,7 +201,7 @@ async def _conversations(request: web.Request) -> web.Response:
 async def _conversation(request: web.Request) -> web.Response:
     source = request.app[SOURCE]
     analytics = await source.refresh()
-    openid = find_user(analytics.users, request.match_info["user"])
+    openid = analytics.find(request.match_info["user"])
     if openid is None:
         raise web.HTTPNotFound(text='{"error": "no such user"}', content_type="application/json")
     turns = []
@@ -254,8 +256,10 @@ async def _login(request: web.Request) -> web.StreamResponse:
 
 
 def create_dashboard_app(source: Source, *, token: str | None = None,
-                         clock: Callable[[], float] = time.time) -> web.Application:
-    """The dashboard over ``source``; ``token`` (if any) is required on every request."""
+                         clock: Callable[[], float] = time.time,
+                         watch_deletions: bool = True) -> web.Application:
+    """The dashboard over ``source``; ``token`` (if any) is required on every request;
+    ``watch_deletions`` runs :meth:`Source.watch` while it serves."""
     app = web.Application(middlewares=[_guard], client_max_size=16 * 1024)
     app[SOURCE] = source
     app[TOKEN] = token or None
@@ -272,8 +276,14 @@ def create_dashboard_app(source: Source, *, token: str | None = None,
     app.router.add_get("/api/conversations", _conversations)
     app.router.add_get("/api/conversations/{user}", _conversation)
 
-    async def close(app: web.Application) -> None:
+    async def watch(app: web.Application) -> AsyncIterator[None]:
+        task = asyncio.create_task(source.watch()) if watch_deletions else None
+        yield
+        if task is not None:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
         await source.close()
 
-    app.on_cleanup.append(close)
+    app.cleanup_ctx.append(watch)
     return app

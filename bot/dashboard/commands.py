@@ -64,7 +64,7 @@ async def _serve(settings: Settings, sockets: list[socket.socket], confidence: f
         feed = await open_feed(target)
     source = Source(feed, confidence)
     started = time.perf_counter()
-    analytics = await source.refresh(force=True)
+    analytics = await source.load()
     print(f"wxloan dashboard: counted {analytics.rows} messages of {len(analytics.users)} users"
           f" in {time.perf_counter() - started:.1f} s", flush=True)
     runner = web.AppRunner(create_dashboard_app(source, token=token), access_log=None)

@@ -77,10 +77,14 @@ async def open_feed(target: Target) -> Feed:
 
 
 class Source:
-    """The analytics and the feed they are kept from."""
+    """The analytics and the feed they are kept from.
+
+    :param interval: answers within this many seconds of the last catch-up reuse it.
+    :param check_every: how often :meth:`watch` looks for deleted rows (seconds).
+    """
 
     def __init__(self, feed: Feed, confidence: float, *, interval: float = 1.0,
-                 check_every: float = 30.0, clock: Callable[[], float] = time.monotonic
+                 check_every: float = 60.0, clock: Callable[[], float] = time.monotonic
                  ) -> None:
         self.feed = feed
         self.confidence = confidence
@@ -90,38 +94,56 @@ class Source:
         self.clock = clock
         self._lock = asyncio.Lock()
         self._refreshed = float("-inf")
-        self._checked = clock()
 
     async def refresh(self, force: bool = False) -> Analytics:
         """The analytics, brought up to date unless that was done less than ``interval``
         seconds ago (``force``: regardless)."""
         async with self._lock:
-            now = self.clock()
-            if force or now - self._refreshed >= self.interval:
-                if now - self._checked >= self.check_every:
-                    self._checked = now
-                    await self._check_for_deletions()
-                await self._catch_up(self.analytics)
+            if force or self.clock() - self._refreshed >= self.interval:
+                await self._catch_up(self.analytics, in_thread=False)
                 self.analytics.duplicates = await self.feed.duplicates_per_day()
                 self._refreshed = self.clock()
         return self.analytics
 
-    async def _catch_up(self, analytics: Analytics) -> None:
+    async def load(self) -> Analytics:
+        """The first count of everything stored (batches counted on a worker thread)."""
+        await self._catch_up(self.analytics, in_thread=True)
+        return await self.refresh(force=True)
+
+    async def _catch_up(self, analytics: Analytics, in_thread: bool) -> None:
         while True:
             rows = await self.feed.rows_after(analytics.last_id, BATCH)
-            analytics.add(rows)
+            if in_thread:  # a big catch-up: keep the event loop answering meanwhile
+                await asyncio.to_thread(analytics.add, rows)
+            else:
+                analytics.add(rows)
             if len(rows) < BATCH:
                 return
 
-    async def _check_for_deletions(self) -> None:
+    async def check(self) -> bool:
+        """If counted rows have been deleted (a purge, a ``forget``), count everything
+        again beside the answers, and swap the new count in; True when it did."""
         stored = await self.feed.count_upto(self.analytics.last_id)
-        if stored < self.analytics.rows:
-            log.info("messages were deleted (purge or forget); counting again",
-                     extra={"fields": {"counted": self.analytics.rows, "stored": stored}})
-            fresh = Analytics(self.confidence)
-            await self._catch_up(fresh)
+        if stored >= self.analytics.rows:
+            return False
+        log.info("messages were deleted (purge or forget); counting again",
+                 extra={"fields": {"counted": self.analytics.rows, "stored": stored}})
+        fresh = Analytics(self.confidence)
+        await self._catch_up(fresh, in_thread=True)
+        async with self._lock:
+            await self._catch_up(fresh, in_thread=False)
+            fresh.duplicates = await self.feed.duplicates_per_day()
             self.analytics = fresh
+        return True
+
+    async def watch(self) -> None:
+        """Run :meth:`check` every ``check_every`` seconds, until cancelled."""
+        while True:
+            await asyncio.sleep(self.check_every)
+            try:
+                await self.check()
+            except Exception:  # a failed check must not end the watch
+                log.exception("checking for deleted messages failed")
 
     async def close(self) -> None:
         await self.feed.close()
-
