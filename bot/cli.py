@@ -117,10 +117,15 @@ def _parser() -> argparse.ArgumentParser:
     add_chat_arguments(chat)
 
     simulate = commands.add_parser(
-        "simulate", help="a local web page that looks like a WeChat chat window"
+        "simulate", help="a local web page that looks like a WeChat chat window",
+        description="Drives a built-in webhook and stand-in WeChat API, or with --url a "
+        "running wxloan (whose customer-service messages cannot be read back).",
     )
-    simulate.add_argument("--port", type=int, default=8000, help="port (default 8000)")
+    simulate.add_argument("--port", type=int, default=8000, help="port (default 8000; 0: any)")
     simulate.add_argument("--db", type=Path, help="database (default: a temporary one)")
+    from .simulator.remote import add_remote_arguments  # --url etc., as wxloan chat has them
+
+    add_remote_arguments(simulate)
 
     menu = commands.add_parser("menu", help="the Official Account's custom menu")
     menu_commands = menu.add_subparsers(dest="menu_command", required=True, metavar="ACTION")
@@ -623,9 +628,11 @@ def _chat(args: argparse.Namespace) -> int:
 def _simulate(args: argparse.Namespace) -> int:
     from .simulator.web import run_simulator
 
-    print(f"wxloan simulate: open http://127.0.0.1:{args.port}/ in a browser (Ctrl+C stops)")
+    # Ctrl-C stops it even when started from a runner that ignores SIGINT (see _chat).
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     try:
-        asyncio.run(run_simulator(port=args.port, db_path=args.db))
+        asyncio.run(run_simulator(port=args.port, db_path=args.db, url=args.url,
+                                  token=args.token, aes_key=args.aes_key, app_id=args.app_id))
     except KeyboardInterrupt:
         pass
     return 0

@@ -30,8 +30,8 @@ import re
 import secrets
 import tempfile
 import time
-from collections.abc import AsyncIterator
-from dataclasses import dataclass, field
+from collections.abc import AsyncIterator, Awaitable
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -41,13 +41,15 @@ from aiohttp import web
 
 from wxloan.handlers.menu import load_menu
 
-from ..standin import SentMessage
+from ..errors import ConfigError
+from ..standin import SentMessage, StandIn
 from .client import Exchange, WebhookClient
 from .local import LocalBot, local_bot
 from .protocol import PushBuilder
+from .remote import remote_webhook, unreachable
 from .transcript import Recorder
 
-__all__ = ["PAGE_DIR", "SLOW_MS", "create_simulator_app", "run_simulator"]
+__all__ = ["PAGE_DIR", "SLOW_MS", "Backend", "create_simulator_app", "run_simulator"]
 
 #: The page's template, stylesheet and script.
 PAGE_DIR = Path(__file__).with_name("page")
@@ -99,15 +101,71 @@ class _User:
     last: _Push | None = None
 
 
+@dataclass(frozen=True, slots=True)
+class Backend:
+    """Where the pushes go: a webhook URL and credentials per channel.
+
+    ``standin`` is the stand-in WeChat API of a built-in bot, where customer-service
+    messages are read back; a running ``wxloan serve`` (``--url``) has none.
+    """
+
+    webhooks: dict[str, tuple[str, PushBuilder]]
+    standin: StandIn | None = None
+    oa_app_id: str = ""
+
+    @classmethod
+    def local(cls, bot: LocalBot) -> Backend:
+        """Both channels of the built-in bot, read back through its stand-in API."""
+        s = bot.settings
+        oa = PushBuilder(s.token, s.app_id, s.aes_key)
+        mp = PushBuilder(s.wxa_token, s.wxa_app_id, s.wxa_aes_key, account="gh_simulator_mp")
+        return cls({"oa": (bot.base_url + "/wechat", oa), "mp": (bot.base_url + "/miniprogram", mp)},
+                   bot.standin, s.app_id)
+
+    @classmethod
+    def remote(cls, url: str, builder: PushBuilder) -> Backend:
+        """One webhook: the mini-program's when the path ends in ``/miniprogram``."""
+        channel = "mp" if url.rstrip("/").endswith("/miniprogram") else "oa"
+        return cls({channel: (url, builder)})
+
+    @property
+    def is_remote(self) -> bool:
+        return self.standin is None
+
+    @property
+    def sent(self) -> list[SentMessage]:
+        """The customer-service messages the stand-in accepted (none when remote)."""
+        return [] if self.standin is None else list(self.standin.sent)
+
+    def modes(self, channel: str) -> tuple[str, ...]:
+        """The encryption modes ``channel`` can use: all of them with an EncodingAESKey."""
+        return MODES if self.webhooks[channel][1].aes_key else ("plain",)
+
+    @property
+    def default_mode(self) -> str:
+        """The page's first mode: plaintext locally, the chat's default when remote."""
+        if not self.is_remote:
+            return "plain"
+        return next(iter(self.webhooks.values()))[1].mode
+
+
 class SimulatorError(ValueError):
     """A bad API request (answered 400 with the message)."""
 
+    status = 400
+
+
+class WebhookUnreachable(SimulatorError):
+    """The webhook under test cannot be reached (answered 502)."""
+
+    status = 502
+
 
 class Simulator:
-    """The simulator's state: the local bot, one HTTP session, the simulated users."""
+    """The simulator's state: where pushes go, one HTTP session, the simulated users."""
 
-    def __init__(self, bot: LocalBot) -> None:
-        self.bot = bot
+    def __init__(self, backend: Backend) -> None:
+        self.backend = backend
         self.users: dict[str, _User] = {}
         self._http: aiohttp.ClientSession | None = None
 
@@ -126,20 +184,15 @@ class Simulator:
         return found
 
     def builder(self, channel: str, mode: str, data_format: str) -> tuple[str, PushBuilder]:
-        """The webhook URL and a push builder with the local bot's credentials."""
-        s = self.bot.settings
-        if channel == "mp":
-            return self.bot.base_url + "/miniprogram", PushBuilder(
-                s.wxa_token,
-                s.wxa_app_id,
-                s.wxa_aes_key,
-                account="gh_simulator_mp",
-                mode=mode,
-                data_format=data_format,
-            )
-        return self.bot.base_url + "/wechat", PushBuilder(
-            s.token, s.app_id, s.aes_key, mode=mode, data_format="xml"
-        )
+        """The webhook URL and a push builder with its credentials, in ``mode``."""
+        if channel not in self.backend.webhooks:
+            only = ", ".join(self.backend.webhooks)
+            raise SimulatorError(f"channel: this simulator drives only {only}")
+        if mode not in self.backend.modes(channel):
+            raise SimulatorError(f"mode: {mode} needs the EncodingAESKey (--aes-key)")
+        url, base = self.backend.webhooks[channel]
+        fmt = data_format if channel == "mp" else "xml"
+        return url, replace(base, mode=mode, data_format=fmt)
 
     # -- customer-service messages ---------------------------------------------------
 
@@ -152,7 +205,7 @@ class Simulator:
         latency = (sent.at - pushed[-1]) * 1000 if pushed else None
         return {
             "index": index,
-            "channel": "oa" if sent.app_id == self.bot.settings.app_id else "mp",
+            "channel": "oa" if sent.app_id == self.backend.oa_app_id else "mp",
             "msgtype": sent.msgtype,
             "text": text,
             "latency_ms": None if latency is None else round(latency, 1),
@@ -163,7 +216,7 @@ class Simulator:
 
     def inbox(self, user: _User, after: int) -> tuple[list[dict[str, Any]], int]:
         """Customer-service messages to ``user`` among the stand-in's ``after:`` ones."""
-        sent = list(self.bot.standin.sent)
+        sent = self.backend.sent
         found = [
             self._message(i, m, user)
             for i, m in enumerate(sent)
@@ -215,12 +268,12 @@ class Simulator:
                 push, record = client.event(user.openid, event), ("event", "subscribe")
             else:
                 push, record = client.media(user.openid, "image"), ("media", "image")
-            after = len(self.bot.standin.sent)
+            after = len(self.backend.sent)
             user.started.append(time.time())
-            exchange = await push
+            exchange = await self._reach(url, push)
             user.last = _Push(url, builder, dict(exchange.fields), channel)
             messages: list[dict[str, Any]] = []
-            if exchange.reply.kind in ("success", "transfer"):
+            if exchange.reply.kind in ("success", "transfer") and not self.backend.is_remote:
                 messages = await self.wait_inbox(user, after)
             self._record(user, mode, record, exchange, messages)
             return self._answer(user, exchange, messages, channel, retry=False)
@@ -231,8 +284,16 @@ class Simulator:
             raise SimulatorError("nothing to retry yet")
         client = WebhookClient(self.http, last.url, last.builder)
         user.started.append(time.time())
-        exchange = await client.push(last.fields)
+        exchange = await self._reach(last.url, client.push(last.fields))
         return self._answer(user, exchange, [], last.channel, retry=True)
+
+    @staticmethod
+    async def _reach(url: str, push: Awaitable[Exchange]) -> Exchange:
+        """``await push``; a webhook that cannot be reached is a 502 with one line."""
+        try:
+            return await push
+        except aiohttp.ClientError as exc:
+            raise WebhookUnreachable(unreachable(url, exc)) from None
 
     def _record(
         self,
@@ -275,8 +336,9 @@ class Simulator:
                 "slow": exchange.latency_ms > SLOW_MS,
             },
             "messages": messages,
-            "cursor": len(self.bot.standin.sent),
+            "cursor": len(self.backend.sent),
             "turns": len(user.recorder.turns),
+            "remote": self.backend.is_remote,
             "inspect": inspection(exchange),
         }
 
@@ -334,7 +396,7 @@ async def _headers(request: web.Request, handler: Any) -> web.StreamResponse:
     try:
         response: web.StreamResponse = await handler(request)
     except SimulatorError as exc:
-        response = web.json_response({"error": str(exc)}, status=400)
+        response = web.json_response({"error": str(exc)}, status=exc.status)
     response.headers.setdefault("Content-Security-Policy", _CSP)
     response.headers.setdefault("X-Content-Type-Options", "nosniff")
     response.headers.setdefault("Referrer-Policy", "no-referrer")
@@ -344,6 +406,7 @@ async def _headers(request: web.Request, handler: Any) -> web.StreamResponse:
 
 async def _index(request: web.Request) -> web.Response:
     sim = request.app[SIMULATOR]
+    backend = sim.backend
     openid = new_openid()
     sim.user(openid)
     html = (
@@ -353,6 +416,10 @@ async def _index(request: web.Request) -> web.Response:
             openid=openid,
             buttons=load_menu().buttons,
             slow_ms=int(SLOW_MS),
+            remote=backend.is_remote,
+            webhooks={channel: url for channel, (url, _) in backend.webhooks.items()},
+            modes={channel: backend.modes(channel) for channel in backend.webhooks},
+            default_mode=backend.default_mode,
         )
     )
     return web.Response(text=html, content_type="text/html")
@@ -400,7 +467,7 @@ async def _reset(request: web.Request) -> web.Response:
     sim = request.app[SIMULATOR]
     openid = new_openid()
     sim.user(openid)
-    return web.json_response({"openid": openid, "cursor": len(sim.bot.standin.sent)})
+    return web.json_response({"openid": openid, "cursor": len(sim.backend.sent)})
 
 
 async def _transcript(request: web.Request) -> web.Response:
@@ -417,10 +484,10 @@ async def _transcript(request: web.Request) -> web.Response:
     )
 
 
-async def create_simulator_app(bot: LocalBot) -> web.Application:
-    """The simulator's web app (page and JSON API) in front of a running local bot."""
+async def create_simulator_app(target: LocalBot | Backend) -> web.Application:
+    """The simulator's web app (page and JSON API) in front of a local bot or a webhook."""
     app = web.Application(middlewares=[_headers], client_max_size=64 * 1024)
-    sim = Simulator(bot)
+    sim = Simulator(target if isinstance(target, Backend) else Backend.local(target))
     app[SIMULATOR] = sim
     app[PAGE] = page_environment()
 
@@ -440,29 +507,54 @@ async def create_simulator_app(bot: LocalBot) -> web.Application:
     return app
 
 
-async def run_simulator(
-    port: int = 8000, db_path: Path | None = None, host: str = "127.0.0.1"
-) -> None:
-    """Serve the simulator on ``host:port`` until cancelled.
-
-    :param db_path: the local bot's SQLite file; a throw-away one when ``None``.
-    """
+@contextlib.asynccontextmanager
+async def _backend(
+    db_path: Path | None, url: str | None, token: str | None, aes_key: str | None,
+    app_id: str | None,
+) -> AsyncIterator[tuple[Backend, str]]:
+    """The pushes' target and a line saying what it is: ``url``, or a built-in bot."""
+    if url:
+        if db_path is not None:
+            raise ConfigError("--db is the built-in webhook's database; it has none with --url")
+        async with remote_webhook(url, token, aes_key, app_id) as (webhook, builder):
+            yield Backend.remote(webhook, builder), (
+                f"webhook {webhook}, {builder.mode} mode; customer-service messages "
+                "cannot be read back from a running wxloan"
+            )
+        return
     with contextlib.ExitStack() as stack:
         if db_path is None:
             folder = stack.enter_context(tempfile.TemporaryDirectory(prefix="wxloan-sim-"))
             db_path = Path(folder) / "simulator.db"
         async with local_bot(db_path) as bot:
-            runner = web.AppRunner(await create_simulator_app(bot), access_log=None)
-            await runner.setup()
-            try:
-                await web.TCPSite(runner, host, port).start()
-                bound = runner.addresses[0][1] if runner.addresses else port
-                shown = f"[{host}]" if ":" in host else host
-                print(
-                    f"wxloan simulator: http://{shown}:{bound}/  (webhook {bot.base_url}, "
-                    f"database {db_path}); Ctrl-C to stop",
-                    flush=True,
-                )
-                await asyncio.Event().wait()
-            finally:
-                await runner.cleanup()
+            yield Backend.local(bot), f"webhook {bot.base_url}, database {db_path}"
+
+
+async def run_simulator(
+    port: int = 8000,
+    db_path: Path | None = None,
+    host: str = "127.0.0.1",
+    *,
+    url: str | None = None,
+    token: str | None = None,
+    aes_key: str | None = None,
+    app_id: str | None = None,
+) -> None:
+    """Serve the simulator on ``host:port`` until cancelled.
+
+    :param db_path: the built-in bot's SQLite file; a throw-away one when ``None``.
+    :param url: drive the running wxloan webhook there instead of a built-in bot, with
+        ``token``/``aes_key``/``app_id`` (default: the environment, as ``wxloan chat``).
+    """
+    async with _backend(db_path, url, token, aes_key, app_id) as (backend, what):
+        runner = web.AppRunner(await create_simulator_app(backend), access_log=None)
+        await runner.setup()
+        try:
+            await web.TCPSite(runner, host, port).start()
+            bound = runner.addresses[0][1] if runner.addresses else port
+            shown = f"[{host}]" if ":" in host else host
+            print(f"wxloan simulator: http://{shown}:{bound}/  ({what}); Ctrl-C to stop",
+                  flush=True)
+            await asyncio.Event().wait()
+        finally:
+            await runner.cleanup()

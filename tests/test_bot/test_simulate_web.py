@@ -22,7 +22,8 @@ import yaml
 from wxloan.bot.simulator import web as simweb
 from wxloan.bot.simulator.local import LocalBot, local_bot
 from wxloan.bot.simulator.protocol import sign
-from wxloan.bot.simulator.web import create_simulator_app, run_simulator
+from wxloan.bot.simulator.remote import remote_webhook
+from wxloan.bot.simulator.web import Backend, create_simulator_app, run_simulator
 from tests.test_conversations import test_conversation as replay_conversation
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -344,6 +345,136 @@ async def test_run_simulator_serves_until_cancelled(tmp_path, capsys):
     task.cancel()
     with pytest.raises(asyncio.CancelledError):
         await task
+
+
+# -- --url: a running wxloan instead of the built-in one -----------------------------
+
+
+@contextlib.asynccontextmanager
+async def remote_sim(aiohttp_client, url: str, **credentials: str):
+    """The simulator in front of the running webhook at ``url`` (as ``simulate --url``)."""
+    async with remote_webhook(url, **credentials) as (webhook, builder):
+        yield await aiohttp_client(await create_simulator_app(Backend.remote(webhook, builder)))
+
+
+@pytest.fixture
+def no_inbox_wait(monkeypatch):
+    """Fail at once should the simulator wait for customer-service messages."""
+
+    async def refuse(*_: Any) -> None:
+        raise AssertionError("waited for customer-service messages it cannot read")
+
+    monkeypatch.setattr(simweb.Simulator, "wait_inbox", refuse)
+
+
+async def test_url_mode_drives_a_running_webhook(aiohttp_server, aiohttp_client, settings,
+                                                 no_inbox_wait):
+    from wxloan.bot import create_app
+
+    server = await aiohttp_server(create_app(settings))
+    url = str(server.make_url("/wechat"))
+    async with remote_sim(aiohttp_client, url, token=settings.token, aes_key=settings.aes_key,
+                          app_id=settings.app_id) as sim:
+        html = await (await sim.get("/")).text()
+        assert 'data-remote="true"' in html and 'data-testid="remote-note"' in html
+        assert re.search(r'<option value="mp"[^>]* disabled>', html)  # one channel: the URL's
+        assert re.search(r'<option value="safe" selected>', html)  # the chat's default
+        openid = await new_user(sim)
+        data = await send(sim, openid, kind="text", text="你好", mode="safe")
+        assert data["remote"] is True and "回复数字开始" in data["reply"]["text"]
+        request = data["inspect"]["request"]
+        assert request["line"].startswith(f"POST {url}?") and request["encrypted"]
+        assert request["query"]["signature"] == sign(
+            settings.token, request["query"]["timestamp"], request["query"]["nonce"])
+        assert "<Encrypt>" in data["inspect"]["reply"]["wire"]
+        plain = await send(sim, openid, kind="text", text="你好", mode="plain")
+        assert "回复数字开始" in plain["reply"]["text"]
+        again = await send(sim, openid, kind="retry")
+        assert again["reply"]["text"] == plain["reply"]["text"]
+
+        resp = await sim.post("/api/send", json={"openid": openid, "kind": "text",
+                                                 "text": "你好", "channel": "mp"})
+        assert resp.status == 400 and "drives only oa" in (await resp.json())["error"]
+        inbox = await (await sim.get("/api/inbox", params={"openid": openid})).json()
+        assert inbox["messages"] == [] and inbox["cursor"] == 0
+
+
+async def test_url_mode_miniprogram_answers_are_not_waited_for(aiohttp_server, aiohttp_client,
+                                                               db_path, no_inbox_wait):
+    from wxloan.bot import Settings, create_app
+    from wxloan.bot.simulator.local import random_aes_key
+    from wxloan.bot.standin import StandIn, create_standin_app
+
+    standin = StandIn(apps={"wxremotemp": "remote-secret"})
+    api = await aiohttp_server(create_standin_app(standin))
+    settings = Settings(
+        token="oa-token", app_id="wxremoteoa", db_path=db_path, wxa_token="mp-token",
+        wxa_app_id="wxremotemp", wxa_app_secret="remote-secret", wxa_aes_key=random_aes_key(),
+        api_base=str(api.make_url("")).rstrip("/"),
+    )
+    server = await aiohttp_server(create_app(settings))
+    url = str(server.make_url("/miniprogram"))
+    async with remote_sim(aiohttp_client, url, token="mp-token", aes_key=settings.wxa_aes_key,
+                          app_id="wxremotemp") as sim:
+        html = await (await sim.get("/")).text()
+        assert re.search(r'<option value="oa"[^>]* disabled>', html)
+        assert re.search(r'<option value="mp" selected>', html)
+        openid = await new_user(sim)
+        data = await send(sim, openid, kind="text", text="你好", channel="mp", mode="safe",
+                          format="json")
+        assert data["reply"]["kind"] == "success" and data["messages"] == []
+        assert data["remote"] is True and data["turns"] == 1
+        assert set(json.loads(data["inspect"]["request"]["wire"])) == {"ToUserName", "Encrypt"}
+
+
+async def test_url_mode_without_an_aes_key_is_plaintext_only(aiohttp_server, aiohttp_client,
+                                                             settings, monkeypatch):
+    from wxloan.bot import create_app
+
+    monkeypatch.delenv("WECHAT_ENCODING_AES_KEY", raising=False)
+    server = await aiohttp_server(create_app(settings))
+    async with remote_sim(aiohttp_client, str(server.make_url("/wechat")),
+                          token=settings.token) as sim:
+        html = await (await sim.get("/")).text()
+        assert re.search(r'<option value="plain" selected>', html)
+        assert re.search(r'<option value="safe"[^>]* disabled>', html)
+        openid = await new_user(sim)
+        resp = await sim.post("/api/send", json={"openid": openid, "kind": "text",
+                                                 "text": "你好", "mode": "safe"})
+        assert resp.status == 400 and "--aes-key" in (await resp.json())["error"]
+        assert "回复数字开始" in (await send(sim, openid, kind="text", text="你好"))["reply"]["text"]
+
+
+async def test_url_mode_names_a_webhook_it_cannot_reach(aiohttp_client, unused_tcp_port):
+    url = f"http://127.0.0.1:{unused_tcp_port}/wechat"
+    async with remote_sim(aiohttp_client, url, token="t") as sim:
+        openid = await new_user(sim)
+        resp = await sim.post("/api/send", json={"openid": openid, "kind": "text", "text": "你好"})
+        assert resp.status == 502
+        assert "cannot reach" in (await resp.json())["error"]
+
+
+async def test_url_mode_refuses_what_the_chat_refuses(monkeypatch, tmp_path):
+    from wxloan.bot.errors import ConfigError
+
+    monkeypatch.delenv("WECHAT_TOKEN", raising=False)
+    with pytest.raises(ConfigError, match="--token"):
+        await run_simulator(port=0, url="http://127.0.0.1:9/wechat")
+    with pytest.raises(ConfigError, match="http://"):
+        await run_simulator(port=0, url="ftp://example/wechat", token="t")
+    with pytest.raises(ConfigError, match="--db"):
+        await run_simulator(port=0, url="http://127.0.0.1:9/wechat", token="t",
+                            db_path=tmp_path / "x.db")
+
+
+def test_simulate_has_the_chats_url_flags():
+    from wxloan.bot import cli
+
+    args = cli._parser().parse_args(
+        ["simulate", "--port", "0", "--url", "http://h/wechat", "--token", "t", "--aes-key", "k",
+         "--app-id", "wx1"])
+    assert (args.url, args.token, args.aes_key, args.app_id) == ("http://h/wechat", "t", "k", "wx1")
+    assert cli._parser().parse_args(["simulate"]).url is None
 
 
 # -- a real browser -------------------------------------------------------------------

@@ -12,6 +12,9 @@
   const save = byId("save-test");
   const status = byId("status");
   const slowMs = Number(document.body.dataset.slowMs || 4000);
+  // Driving a running wxloan (--url): nothing reads its customer-service messages back.
+  const remote = document.body.dataset.remote === "true";
+  const NOT_READ = "；经客服消息接口发出的消息在这里读不到（连接的是运行中的 wxloan）";
   const MODE_NAMES = { plain: "明文模式", compat: "兼容模式", safe: "安全模式" };
 
   const state = {
@@ -177,10 +180,11 @@
       meta(column, `${prefix}被动回复`, reply.latency_ms, reply.slow);
       shown = bubble;
     } else if (reply.kind === "transfer") {
-      shown = note(`${prefix}转人工客服 transfer_customer_service · ${formatMs(reply.latency_ms)}`,
-        "", reply.slow);
+      shown = note(`${prefix}转人工客服 transfer_customer_service · ${formatMs(reply.latency_ms)}`
+        + (remote ? NOT_READ : ""), "", reply.slow);
     } else if (reply.kind === "success") {
-      const how = data.channel === "mp" ? "，答案经客服消息接口送达" : "（无被动回复）";
+      let how = data.channel === "mp" ? "，答案经客服消息接口送达" : "（无被动回复）";
+      if (remote) how = NOT_READ;
       shown = note(`${prefix}webhook 回复 success · ${formatMs(reply.latency_ms)}${how}`, "",
         reply.slow);
     } else {
@@ -326,7 +330,7 @@
   }
 
   async function poll() {
-    if (state.polling) return;
+    if (state.polling || remote) return;
     state.polling = true;
     try {
       const query = new URLSearchParams({ openid: state.openid, after: String(state.cursor) });
@@ -419,6 +423,10 @@
 
   describeChannel();
   refreshSave(0);
+  if (remote) {
+    note("连接的是运行中的 wxloan：经客服消息接口发出的消息（小程序的回答、超时兜底、转人工提示）"
+      + "在这里读不到");
+  }
   setInterval(poll, 1500);
   document.body.dataset.ready = "true";
 })();
