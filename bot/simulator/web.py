@@ -28,9 +28,10 @@ import contextlib
 import json
 import re
 import secrets
+import signal
 import tempfile
 import time
-from collections.abc import AsyncIterator, Awaitable
+from collections.abc import AsyncIterator, Awaitable, Iterator
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -540,21 +541,40 @@ async def run_simulator(
     aes_key: str | None = None,
     app_id: str | None = None,
 ) -> None:
-    """Serve the simulator on ``host:port`` until cancelled.
+    """Serve the simulator on ``host:port`` until cancelled or sent SIGTERM.
 
     :param db_path: the built-in bot's SQLite file; a throw-away one when ``None``.
     :param url: drive the running wxloan webhook there instead of a built-in bot, with
         ``token``/``aes_key``/``app_id`` (default: the environment, as ``wxloan chat``).
     """
-    async with _backend(db_path, url, token, aes_key, app_id) as (backend, what):
-        runner = web.AppRunner(await create_simulator_app(backend), access_log=None)
-        await runner.setup()
-        try:
-            await web.TCPSite(runner, host, port).start()
-            bound = runner.addresses[0][1] if runner.addresses else port
-            shown = f"[{host}]" if ":" in host else host
-            print(f"wxloan simulator: http://{shown}:{bound}/  ({what}); Ctrl-C to stop",
-                  flush=True)
-            await asyncio.Event().wait()
-        finally:
-            await runner.cleanup()
+    stop = asyncio.Event()
+    with _stopped_by(signal.SIGTERM, stop):
+        async with _backend(db_path, url, token, aes_key, app_id) as (backend, what):
+            runner = web.AppRunner(await create_simulator_app(backend), access_log=None)
+            await runner.setup()
+            try:
+                await web.TCPSite(runner, host, port).start()
+                bound = runner.addresses[0][1] if runner.addresses else port
+                shown = f"[{host}]" if ":" in host else host
+                print(f"wxloan simulator: http://{shown}:{bound}/  ({what}); Ctrl-C to stop",
+                      flush=True)
+                await stop.wait()
+            finally:
+                await runner.cleanup()
+
+
+@contextlib.contextmanager
+def _stopped_by(signum: signal.Signals, stop: asyncio.Event) -> Iterator[None]:
+    """``signum`` sets ``stop``: a SIGTERM (``kill``, systemd, Docker) then ends the
+    simulator as Ctrl-C does, through the ``finally`` blocks that remove the temporary
+    folder, instead of killing the process where it stands."""
+    loop = asyncio.get_running_loop()
+    try:
+        loop.add_signal_handler(signum, stop.set)
+    except (NotImplementedError, RuntimeError, ValueError):  # Windows; not the main thread
+        yield
+        return
+    try:
+        yield
+    finally:
+        loop.remove_signal_handler(signum)

@@ -11,7 +11,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import os
 import re
+import signal
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -37,7 +40,8 @@ CHROMIUM_ARGS = [
     "--disable-component-update",
     "--disable-sync",
 ]
-ARTIFACTS = Path(__file__).resolve().parents[1] / "artifacts"
+ROOT = Path(__file__).resolve().parents[2]
+ARTIFACTS = ROOT / "tests" / "artifacts"
 
 
 @pytest.fixture
@@ -345,6 +349,36 @@ async def test_run_simulator_serves_until_cancelled(tmp_path, capsys):
     task.cancel()
     with pytest.raises(asyncio.CancelledError):
         await task
+
+
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "SIGINT"])
+async def test_a_stopped_simulator_removes_its_temporary_folder(tmp_path, signum):
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("WECHAT_", "WXA_", "WXLOAN"))}
+    env["TMPDIR"] = str(tmp_path)
+    with (tmp_path / "stderr.log").open("wb") as stderr:
+        proc = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "wxloan", "simulate", "--port", "0", cwd=ROOT, env=env,
+            stdin=asyncio.subprocess.DEVNULL, stdout=asyncio.subprocess.PIPE, stderr=stderr,
+        )
+        try:
+            assert proc.stdout is not None
+            line = (await asyncio.wait_for(proc.stdout.readline(), 120)).decode()
+            found = re.search(r"(http://127\.0\.0\.1:\d+/) .*database (.+?)\); Ctrl-C", line)
+            assert found, line + (tmp_path / "stderr.log").read_text()
+            folder = Path(found.group(2)).parent
+            assert folder.parent == tmp_path and folder.name.startswith("wxloan-sim-")
+            async with aiohttp.ClientSession() as session, session.get(found.group(1)) as resp:
+                assert resp.status == 200
+            assert folder.is_dir() and (folder / "simulator.db").exists()
+            proc.send_signal(signum)
+            code = await asyncio.wait_for(proc.wait(), 120)
+        finally:
+            if proc.returncode is None:
+                proc.kill()
+                await proc.wait()
+    assert code == 0, (tmp_path / "stderr.log").read_text()
+    assert not folder.exists()
+    assert "Traceback" not in (tmp_path / "stderr.log").read_text()
 
 
 # -- --url: a running wxloan instead of the built-in one -----------------------------
