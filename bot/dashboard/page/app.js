@@ -2,6 +2,22 @@
 "use strict";
 
 const FLOWS = { eligibility: "能否开通", rejection: "被拒诊断", limits: "提额", calculator: "还款计算" };
+// the question a flow step asks (step ids as the dialogue records them)
+const STEPS = {
+  pay_score: "支付分", overdue: "有无逾期", inquiries_3m: "近三月查询次数", payments_per_week: "每周支付次数",
+  pay_history_months: "支付历史", identity: "身份", materials: "补充资料", materials_lacking: "补充资料",
+  lingqiantong_balance: "零钱通余额", ontime_periods: "按时还款期数", purpose: "借款用途",
+  rejected_before: "是否被拒过", rejected_on: "被拒时间", rejection_hint: "被拒提示",
+  real_name_verified: "实名认证", face_verified: "人脸识别", account_normal: "账户状态",
+  verification: "实名与人脸", calc: "金额、期限、利率", "(no question)": "（没有在问的问题）",
+};
+// the scam patterns of knowledge/data/lexicon.toml ([scam.*]) and the two the answers add
+const SCAMS = {
+  upfront_fee: "先交费再放款", internal_channel: "内部渠道", fake_flow: "刷流水", verification_code: "索要验证码",
+  safe_account: "安全账户", impersonation: "冒充客服/官方", phishing_link: "钓鱼链接", unknown_app: "陌生 App",
+  credit_repair: "征信修复", campus_loan_cancel: "注销校园贷", refund: "退款理赔", general: "一般提醒",
+  aftermath: "被骗之后",
+};
 const charts = {};
 const state = { tab: "overview", page: 1, query: "", selected: null };
 
@@ -58,7 +74,7 @@ async function overview() {
     { label: "p99", data: s.per_day.map((d) => d.latency_ms.p99), borderColor: "#fa5151", spanGaps: true },
   ] } });
   const patterns = Object.keys(s.scam_patterns);
-  draw("chart-scams", { type: "bar", data: { labels: patterns, datasets: [
+  draw("chart-scams", { type: "bar", data: { labels: patterns.map((p) => SCAMS[p] || p), datasets: [
     { label: "提醒次数", data: patterns.map((p) => s.scam_patterns[p]), backgroundColor: "#fa9d3b" },
   ] }, options: { indexAxis: "y" } });
   const o = s.outcomes;
@@ -74,7 +90,7 @@ async function funnel() {
     el("td", { text: flowName(row.flow) }), el("td", { text: String(row.started) }),
     el("td", { text: String(row.reached) }), el("td", { text: fmt(row.rate, "%") }),
     el("td", { text: fmt(row.median_turns) }),
-    el("td", { text: row.stopped_at.slice(0, 3).map((s) => `${s.step} ×${s.users}`).join("，") || "—" }))));
+    el("td", { text: row.stopped_at.slice(0, 3).map((s) => `${STEPS[s.step] || s.step} ×${s.users}`).join("，") || "—" }))));
   const most = Math.max(1, ...f.flows.flatMap((row) => row.turns_to_verdict.map((t) => t.turns)));
   const labels = Array.from({ length: most }, (_, i) => `${i + 1} 轮`);
   const colours = ["#07c160", "#576b95", "#fa9d3b", "#10aeff"];
