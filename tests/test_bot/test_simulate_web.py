@@ -803,3 +803,29 @@ async def test_browser_phone_sized_screen_drops_the_frame(bot, aiohttp_server):
         await expect(page.get_by_test_id("request-wire")).to_contain_text("<Encrypt>")
         await page.screenshot(path=str(ARTIFACTS / "simulator-phone-settings.png"))
     assert errors == []
+
+
+async def test_browser_url_mode_says_what_it_cannot_read(aiohttp_server, settings):
+    from playwright.async_api import expect
+
+    from wxloan.bot import create_app
+
+    webhook = await aiohttp_server(create_app(settings))
+    async with remote_webhook(str(webhook.make_url("/wechat")), token=settings.token) as target:
+        app = await create_simulator_app(Backend.remote(*target))
+        server = await aiohttp_server(app, host="127.0.0.1")
+        errors: list[str] = []
+        async with chromium_page(str(server.make_url("/")), errors) as page:
+            await expect(page.get_by_test_id("remote-note")).to_be_visible()
+            await expect(page.get_by_test_id("remote-note")).to_contain_text("读不到")
+            await expect(page.get_by_test_id("system-note").first).to_contain_text("读不到")
+            await expect(page.get_by_test_id("webhook-url")).to_have_text(
+                str(webhook.make_url("/wechat")))
+            await expect(page.get_by_test_id("channel-select")).to_be_disabled()
+            await expect(page.locator('[data-testid="mode-select"] option[value="safe"]')
+                         ).to_be_disabled()
+            await page.get_by_test_id("message-input").fill("你好")
+            await page.get_by_test_id("message-input").press("Enter")
+            await expect(page.get_by_test_id("bubble-bot")).to_contain_text("回复数字开始")
+            await page.screenshot(path=str(ARTIFACTS / "simulator-url.png"))
+        assert errors == []
