@@ -1,12 +1,14 @@
-"""``wxloan simulate``: a WeChat-like chat window in the browser, driving a local wxloan.
+"""``wxloan simulate``: a WeChat-like chat window in the browser, driving a wxloan webhook.
 
 The page (``page/``: one Jinja template, one stylesheet, one script; no framework, no
 CDN) talks to a small JSON API served by the same aiohttp app. Every message the page
 sends goes through the real webhook path: :class:`~.protocol.PushBuilder` signs (and in
-compatible/safe mode encrypts) a push with the local bot's credentials and
+compatible/safe mode encrypts) a push with the webhook's credentials and
 :class:`~.client.WebhookClient` POSTs it to ``/wechat`` or ``/miniprogram``. Answers that
 WeChat would deliver through the customer-service API (every mini-program answer, Official
-Account deadline fallbacks, hand-off notes) are read back from the stand-in API.
+Account deadline fallbacks, hand-off notes) are read back from the stand-in API of the
+built-in bot; with ``--url`` (a running ``wxloan serve``, :class:`Backend`) there is no
+stand-in, and the page says so instead of waiting for them.
 
 Routes:
 

@@ -24,7 +24,6 @@
     lastTime: 0,
     polling: false,
     exchanges: [], // { id, label, inspect, messages } in the order sent
-    selected: null,
   };
 
   // Sent messages, oldest first, recalled with ↑/↓ as in a shell; kept across reloads.
@@ -242,7 +241,6 @@
   function select(id) {
     const exchange = state.exchanges[id - 1];
     if (!exchange) return;
-    state.selected = id;
     for (const node of document.querySelectorAll("[data-exchange]")) {
       const on = node.dataset.exchange === String(id);
       node.classList.toggle("selected", on);
@@ -260,10 +258,10 @@
     fill("reply-status", `HTTP ${reply.status}`);
     fill("reply-plain", reply.plain || "（空）");
     fill("reply-wire", reply.wire || "（空）");
-    fill("timing-build", formatMs2(timings.build_ms));
-    fill("timing-http", formatMs2(timings.http_ms));
-    fill("timing-read", formatMs2(timings.read_ms));
-    fill("timing-total", formatMs2(timings.total_ms));
+    fill("timing-build", formatExactMs(timings.build_ms));
+    fill("timing-http", formatExactMs(timings.http_ms));
+    fill("timing-read", formatExactMs(timings.read_ms));
+    fill("timing-total", formatExactMs(timings.total_ms));
     const api = byId("api-messages");
     api.replaceChildren(...exchange.messages.map((message) => {
       const pre = make("pre", "wire", `POST /cgi-bin/message/custom/send\n${message.wire}`);
@@ -273,13 +271,12 @@
     byId("inspector-api").hidden = exchange.messages.length === 0;
   }
 
-  function formatMs2(ms) {
+  function formatExactMs(ms) {
     return `${Number(ms).toFixed(2)} ms`;
   }
 
   function clearExchanges() {
     state.exchanges = [];
-    state.selected = null;
     exchangeList.replaceChildren();
     byId("exchange-count").textContent = "0";
     byId("inspector-detail").hidden = true;
