@@ -279,3 +279,28 @@ async def test_postgresql_answers_the_same(aiohttp_client, db, fixture_plan, pg_
     a = await (await sqlite.get(f"/api/conversations/{ref}")).json()
     b = await (await postgres.get(f"/api/conversations/{ref}")).json()
     assert [m["content"] for m in a["messages"]] == [m["content"] for m in b["messages"]]
+
+
+# -- over what serve itself wrote -----------------------------------------------------
+
+
+async def test_real_conversations_through_the_webhook_show_up(aiohttp_client, wechat, db_path):
+    """Messages sent as WeChat sends them, answered by the production dialogue; the
+    dashboard reads what the pipeline recorded."""
+    await wechat.text("real-a", "支付分七百二，没有逾期，最近三个月查了两次征信，我是上班族")
+    await wechat.text("real-b", "微粒贷能开通吗")
+    await wechat.text("real-c", "有人说先交两千保证金就能放款，是真的吗")
+    await wechat.text("real-c", "我手机13912345678")
+    source = Source(await open_feed(db_path), CONFIDENCE, interval=0)
+    client = await aiohttp_client(create_dashboard_app(source, watch_deletions=False))
+    summary = await (await client.get("/api/summary?days=1")).json()
+    assert (summary["users"], summary["messages_in"]) == (3, 4)
+    assert summary["verdicts"] == 1 and summary["scam_warnings"] == 1
+    assert summary["latency_ms"]["count"] == 4 and summary["latency_ms"]["p50"] is not None
+    funnel = await (await client.get("/api/funnel?days=1")).json()
+    eligibility = next(f for f in funnel["flows"] if f["flow"] == "eligibility")
+    assert (eligibility["started"], eligibility["reached"]) == (2, 1)
+    assert eligibility["turns_to_verdict"] == [{"turns": 1, "users": 1}]  # answered first
+    one = await (await client.get(f"/api/conversations/{user_ref('real-c')}")).json()
+    assert "139****5678" in json.dumps(one, ensure_ascii=False)
+    assert "13912345678" not in json.dumps(one, ensure_ascii=False)
