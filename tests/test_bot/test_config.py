@@ -31,6 +31,7 @@ FULL_ENV = {
     "WXLOAN_METRICS_PORT": "9108",
     "WXLOAN_METRICS_HOST": "0.0.0.0",
     "WXLOAN_KNOWLEDGE_DIR": "/etc/wxloan/knowledge",
+    "WXLOAN_DASHBOARD_TOKEN": "dash-token-0123456789",
 }
 
 
@@ -58,6 +59,8 @@ def test_every_variable_is_read():
     assert settings.wxa_aes_key == OLD_AES_KEY
     assert settings.metrics_port == 9108 and settings.metrics_host == "0.0.0.0"
     assert settings.knowledge_dir == Path("/etc/wxloan/knowledge")
+    assert settings.dashboard_token == "dash-token-0123456789"
+    assert "dash-token" not in repr(settings)  # a secret: never in a repr or a log
 
 
 def test_defaults_with_only_a_token():
