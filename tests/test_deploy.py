@@ -161,3 +161,11 @@ def test_the_containerfile_installs_and_starts_as_the_readme_says() -> None:
     assert " ".join(json.loads(cmd.group(1))).startswith(start)
     assert re.search(r"^USER (?!root)\w+", container, re.M)
     assert "HEALTHCHECK" in container and "/healthz" in container
+
+
+def test_the_environment_file_example_lists_every_setting() -> None:
+    from wxloan.bot.config import ENV_VARS
+
+    example = (DEPLOY / "wxloan.env.example").read_text(encoding="utf-8")
+    named = set(re.findall(r"^#?([A-Z][A-Z0-9_]+)=", example, flags=re.MULTILINE))
+    assert set(ENV_VARS) <= named, sorted(set(ENV_VARS) - named)
