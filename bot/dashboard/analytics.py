@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import datetime as dt
 from array import array
-from collections import Counter, OrderedDict
+from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -116,8 +116,9 @@ class Analytics:
         #: below this confidence a reading counts as unsure (the clarify threshold)
         self.confidence = confidence
         self.days: dict[int, Day] = {}
-        #: every user, the one active last at the end (moved there on each message)
-        self.users: OrderedDict[str, User] = OrderedDict()
+        #: every user, the one active last at the end (moved there on each message: a plain
+        #: dict re-inserted, whose reverse walk is ~4x faster than an OrderedDict's)
+        self.users: dict[str, User] = {}
         #: how many users were last active on each day (for "users in the period")
         self.last_active: Counter[int] = Counter()
         #: log reference -> openid
@@ -146,8 +147,8 @@ class Analytics:
         if user is None:
             user = self.users[row.openid] = User(row.openid, row.created_at, row.created_at)
             self.refs[user_ref(row.openid)] = row.openid
-        else:
-            self.users.move_to_end(row.openid)
+        elif next(reversed(self.users)) != row.openid:
+            self.users[row.openid] = self.users.pop(row.openid)  # now the last active
         user.last_seen = max(user.last_seen, row.created_at)
         user.messages += 1
         if day_number > user.last_day:

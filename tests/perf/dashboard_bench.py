@@ -49,6 +49,9 @@ def main() -> int:
     parser.add_argument("--messages", type=int, default=1_000_000)
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--port", type=int, default=18091)
+    parser.add_argument("--postgres", action="store_true",
+                        help="also copy the data into a throwaway PostgreSQL server"
+                             " (wxloan migrate-db) and time the dashboard on it")
     args = parser.parse_args()
     from wxloan.bot.logs import user_ref
 
@@ -64,30 +67,46 @@ def main() -> int:
             stored = conn.execute("SELECT COUNT(*) FROM messages").fetchone()[0]
         print(f"generated {stored:,} messages of {users:,} users in"
               f" {time.perf_counter() - started:.0f} s ({db.stat().st_size / 1e6:.0f} MB)")
-        env = dict(os.environ, WXLOAN_LOG_LEVEL="WARNING")
-        proc = subprocess.Popen([sys.executable, "-m", "wxloan", "dashboard", "--db", str(db),
-                                 "--port", str(args.port)], stdout=subprocess.PIPE, text=True,
-                                env=env)
-        try:
-            assert proc.stdout is not None
-            for line in proc.stdout:
-                print(line.rstrip())
-                if "http://" in line:
-                    break
-            base = f"http://127.0.0.1:{args.port}"
-            ref = user_ref(fixture.turns[len(fixture.turns) // 2].openid)
-            print(f"{'answer':<46} {'median':>8} {'slowest':>8} {'bytes':>9}")
-            worst = 0.0
-            for path in PATHS:
-                median, slowest, size = asyncio.run(
-                    _time(base + path.format(ref=ref), args.rounds))
-                worst = max(worst, slowest)
-                print(f"{path.format(ref=ref):<46} {median:>6.1f}ms {slowest:>6.1f}ms {size:>9,}")
-            print(f"slowest answer of all: {worst:.0f} ms")
-        finally:
-            proc.terminate()
-            proc.wait(timeout=30)
+        ref = user_ref(fixture.turns[len(fixture.turns) // 2].openid)
+        print("\n# SQLite")
+        _bench(str(db), args, ref)
+        if args.postgres:
+            from tests.postgres import running_server
+
+            with running_server() as server:
+                url = server.url(server.create_database())
+                started = time.perf_counter()
+                subprocess.run([sys.executable, "-m", "wxloan", "migrate-db", "--from", str(db),
+                                "--to", url], check=True, stdout=subprocess.DEVNULL)
+                print(f"\n# PostgreSQL (copied in {time.perf_counter() - started:.0f} s)")
+                _bench(url, args, ref)
     return 0
+
+
+def _bench(db: str, args: argparse.Namespace, ref: str) -> None:
+    """Start ``wxloan dashboard`` on ``db`` and time every answer."""
+    env = dict(os.environ, WXLOAN_LOG_LEVEL="WARNING")
+    proc = subprocess.Popen([sys.executable, "-m", "wxloan", "dashboard", "--db", db,
+                             "--port", str(args.port)], stdout=subprocess.PIPE, text=True,
+                            env=env)
+    try:
+        assert proc.stdout is not None
+        for line in proc.stdout:
+            print(line.rstrip())
+            if "http://" in line:
+                break
+        base = f"http://127.0.0.1:{args.port}"
+        print(f"{'answer':<46} {'median':>8} {'slowest':>8} {'bytes':>9}")
+        worst = 0.0
+        for path in PATHS:
+            median, slowest, size = asyncio.run(
+                _time(base + path.format(ref=ref), args.rounds))
+            worst = max(worst, slowest)
+            print(f"{path.format(ref=ref):<46} {median:>6.1f}ms {slowest:>6.1f}ms {size:>9,}")
+        print(f"slowest answer of all: {worst:.0f} ms")
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
 
 
 if __name__ == "__main__":
