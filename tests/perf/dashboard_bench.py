@@ -104,6 +104,11 @@ def _bench(db: str, args: argparse.Namespace, ref: str) -> None:
             worst = max(worst, slowest)
             print(f"{path.format(ref=ref):<46} {median:>6.1f}ms {slowest:>6.1f}ms {size:>9,}")
         print(f"slowest answer of all: {worst:.0f} ms")
+        status = Path(f"/proc/{proc.pid}/status")
+        if status.exists():  # Linux: what the dashboard holds in memory for these rows
+            rss = next(line for line in status.read_text().splitlines()
+                       if line.startswith("VmRSS:"))
+            print(f"dashboard resident memory: {int(rss.split()[1]) / 1024:.0f} MB")
     finally:
         proc.terminate()
         proc.wait(timeout=30)
