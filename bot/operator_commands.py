@@ -86,7 +86,10 @@ def _backup(settings: Settings, args: argparse.Namespace) -> int:
     out: Path = args.path
     if out.exists() and not args.force:
         raise ConfigError(f"{out} exists (add --force to overwrite it)")
-    operator.backup(path, out)
+    try:
+        operator.backup(path, out)
+    except ValueError as exc:
+        raise ConfigError(f"backup: {exc}; name another file") from None
     print(f"copied {path} to {out}")
     return 0
 

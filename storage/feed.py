@@ -54,21 +54,50 @@ class SqliteFeed:
                                      isolation_level=None, check_same_thread=False)
         self._conn.execute("PRAGMA busy_timeout=5000")
         self._lock = threading.Lock()
-        columns = {row[1] for row in self._conn.execute("PRAGMA table_info(messages)")}
-        if not columns:
+        self._meta = "NULL"
+        self._has_duplicates = False
+        if not self._read_schema():
             raise NoDatabaseError(str(path))
+
+    def _read_schema(self) -> bool:
+        """Which columns the schema has (``serve`` may migrate it while we read); False
+        when there is no message log at all."""
+        columns = {row[1] for row in self._conn.execute("PRAGMA table_info(messages)")}
         self._meta = "meta" if "meta" in columns else "NULL"
         attempts = {row[1] for row in self._conn.execute("PRAGMA table_info(delivery_attempts)")}
         self._has_duplicates = "duplicates" in attempts
+        return bool(columns)
 
     def rows_after(self, last_id: int, limit: int) -> list[FeedRow]:
         """Up to ``limit`` messages with an id above ``last_id``, in id order."""
         with self._lock:
+            if self._meta == "NULL" or not self._has_duplicates:
+                self._read_schema()
             rows = self._conn.execute(
                 "SELECT id, openid, direction, msg_type, content, created_at,"
                 f" {self._meta} FROM messages WHERE id > ? ORDER BY id LIMIT ?",
                 (last_id, limit)).fetchall()
         return [FeedRow(*row) for row in rows]
+
+    def rows_with_ids(self, ids: list[int]) -> list[FeedRow]:
+        """The messages among ``ids`` that exist now (ids skipped earlier), in id order."""
+        if not ids:
+            return []
+        marks = ",".join("?" * len(ids))
+        with self._lock:
+            rows = self._conn.execute(
+                "SELECT id, openid, direction, msg_type, content, created_at,"
+                f" {self._meta} FROM messages WHERE id IN ({marks}) ORDER BY id",
+                ids).fetchall()
+        return [FeedRow(*row) for row in rows]
+
+    def count_reused(self, last_id: int, newest: float) -> int:
+        """Rows with an id already counted but a later time than anything counted: SQLite
+        hands the ids of deleted newest rows out again (a ``forget`` of the latest user)."""
+        with self._lock:
+            return int(self._conn.execute(
+                "SELECT COUNT(*) FROM messages WHERE created_at > ? AND id <= ?",
+                (newest, last_id)).fetchone()[0])
 
     def count_upto(self, last_id: int) -> int:
         """How many messages with an id up to ``last_id`` are still stored (a purge or a
@@ -99,4 +128,5 @@ class SqliteFeed:
                  "meta": r[5]} for r in reversed(rows)]
 
     def close(self) -> None:
-        self._conn.close()
+        with self._lock:  # not under a query still running on a worker thread
+            self._conn.close()

@@ -33,7 +33,10 @@ def backup(path: Path, out: Path,
     place, so a failed backup never leaves a half-written ``out``.
 
     :param on_step: called after each backup step with (status, pages left, pages in all).
+    :raises ValueError: ``out`` is the database itself.
     """
+    if out.exists() and out.samefile(path):
+        raise ValueError(f"{out} is the database itself")
     partial = out.with_name(out.name + ".partial")
     partial.unlink(missing_ok=True)
     source = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)
@@ -48,6 +51,8 @@ def backup(path: Path, out: Path,
         raise
     finally:
         source.close()
+    for stale in (out.with_name(out.name + "-wal"), out.with_name(out.name + "-shm")):
+        stale.unlink(missing_ok=True)  # an old copy's journal must not apply to this one
     os.replace(partial, out)
 
 

@@ -71,9 +71,9 @@ def plan(users: int, *, days: int = 10, seed: int = 7, now: float = NOW) -> Plan
         openid = f"fx-{seed}-{n:06d}"
         start = now - rng.uniform(0, days - 1) * DAY - rng.uniform(0, 3600)
         at = [start + 40 * i for i in range(6)]
-        kind = rng.choices(("first", "asked", "dropped", "rejection", "calculator", "scam",
-                            "handoff", "unsure", "event"),
-                           weights=(25, 15, 12, 10, 8, 8, 5, 12, 5))[0]
+        kind = rng.choices(("first", "asked", "dropped", "quit", "rejection", "calculator",
+                            "scam", "handoff", "unsure", "event"),
+                           weights=(25, 15, 12, 5, 10, 8, 8, 5, 12, 5))[0]
         turns: list[tuple[str, dict[str, Any] | None, str]] = []
         if kind == "first":  # the first message held the decisive fact: a verdict at once
             turns.append(("支付分720没有逾期能开通微粒贷吗",
@@ -87,6 +87,9 @@ def plan(users: int, *, days: int = 10, seed: int = 7, now: float = NOW) -> Plan
         elif kind == "dropped":
             step = rng.choice(("pay_score", "overdue"))
             turns.append(("我能不能借钱", _meta(rng, flow="eligibility", step=step), "text"))
+        elif kind == "quit":  # asked, then left the flow without answering ("算了")
+            turns += [("微粒贷能开通吗", _meta(rng, flow="eligibility", step="pay_score"), "text"),
+                      ("算了", _meta(rng, flow="eligibility", intent="cancel"), "text")]
         elif kind == "rejection":
             turns += [("我被拒了", _meta(rng, flow="rejection", step="rejected_on",
                                        intent="rejection"), "text"),
@@ -122,27 +125,29 @@ def plan(users: int, *, days: int = 10, seed: int = 7, now: float = NOW) -> Plan
     return result
 
 
-def _record(index: int, turn: PlannedTurn, version: int | None) -> TurnRecord:
+def _record(key: str, index: int, turn: PlannedTurn, version: int | None) -> TurnRecord:
     return TurnRecord(
-        msg_key=f"k{index}", openid=turn.openid, now=turn.at, inbound_type=turn.msg_type,
+        msg_key=f"{key}{index}", openid=turn.openid, now=turn.at, inbound_type=turn.msg_type,
         inbound_content=turn.text, reply='{"kind": "text", "text": "答"}',
         outbound=tuple(OutboundRecord("text", f"答{index}") for _ in range(turn.replies)),
         session=Session(turn.openid, flow=(turn.meta or {}).get("flow")),
         expected_version=version, inbound_meta=turn.meta)
 
 
-async def write(target: Any, fixture: Plan) -> None:
-    """Store every planned turn through the real store, then the repeated deliveries."""
+async def write(target: Any, fixture: Plan, key: str = "k") -> None:
+    """Store every planned turn through the real store, then the repeated deliveries
+    (``key`` prefixes the MsgIds: another plan written later needs another)."""
     store = await open_database(target)
     try:
         versions: dict[str, int | None] = {}
         for index, turn in enumerate(fixture.turns):
-            commit = await store.finish_turn(_record(index, turn, versions.get(turn.openid)))
+            commit = await store.finish_turn(
+                _record(key, index, turn, versions.get(turn.openid)))
             versions[turn.openid] = commit.version
         for index, times in fixture.duplicates:
             turn = fixture.turns[index]
             for _ in range(times):
-                await store.count_duplicate(f"k{index}", turn.openid, turn.at + 5)
+                await store.count_duplicate(f"{key}{index}", turn.openid, turn.at + 5)
     finally:
         await store.close()
 

@@ -35,6 +35,9 @@ __all__ = ["Analytics", "day_name", "day_of"]
 
 #: Unsure messages kept for the understanding page, newest last (older ones fall off).
 UNSURE_KEPT = 20_000
+#: Days kept: the longest period the API answers for, and a day's margin. Older days,
+#: their funnel parts and users last active before them are dropped as new days arrive.
+DAYS_KEPT = 367
 
 
 def day_of(timestamp: float) -> int:
@@ -100,6 +103,7 @@ class User:
     """One user as the conversation list shows them."""
 
     openid: str
+    ref: str
     first_seen: float
     last_seen: float
     last_day: int = -1
@@ -126,29 +130,39 @@ class Analytics:
         #: (start day, flow) -> the funnel of the episodes that started then
         self.funnels: dict[tuple[int, str], FlowDay] = {}
         self.unsure: list[LoggedMessage] = []
+        #: the highest id counted, how many rows were counted, the newest time counted
         self.last_id = 0
         self.rows = 0
+        self.newest = 0.0
         self.duplicates: dict[int, int] = {}
+        #: rows that could not be read (not JSON): counted as messages, nothing more
+        self.unreadable = 0
+        #: ids a read passed over (maybe committed later), and when (see .source)
+        self.gaps: dict[int, float] = {}
 
     def add(self, rows: list[FeedRow]) -> None:
-        """Count ``rows`` (ids above :attr:`last_id`, in id order)."""
+        """Count ``rows``: new ids, in any order (each row once; see :class:`.source.Source`)."""
         for row in rows:
             self._add(row)
-        if rows:
-            self.last_id = rows[-1].id
-            self.rows += len(rows)
+            self.rows += 1
+            self.last_id = max(self.last_id, row.id)
+            self.newest = max(self.newest, row.created_at)
 
     def _add(self, row: FeedRow) -> None:
         day_number = day_of(row.created_at)
         day = self.days.get(day_number)
         if day is None:
             day = self.days[day_number] = Day()
+            self._forget_before(day_number - DAYS_KEPT)
         user = self.users.get(row.openid)
         if user is None:
-            user = self.users[row.openid] = User(row.openid, row.created_at, row.created_at)
-            self.refs[user_ref(row.openid)] = row.openid
+            ref = user_ref(row.openid)
+            user = self.users[row.openid] = User(row.openid, ref, row.created_at,
+                                                 row.created_at)
+            self.refs[ref] = row.openid
         elif next(reversed(self.users)) != row.openid:
             self.users[row.openid] = self.users.pop(row.openid)  # now the last active
+        user.first_seen = min(user.first_seen, row.created_at)
         user.last_seen = max(user.last_seen, row.created_at)
         user.messages += 1
         if day_number > user.last_day:
@@ -163,7 +177,13 @@ class Analytics:
         day.messages_in += 1
         if not row.meta:
             return
-        meta: dict[str, Any] = orjson.loads(row.meta)
+        try:
+            meta = orjson.loads(row.meta)
+        except orjson.JSONDecodeError:
+            meta = None
+        if not isinstance(meta, dict):
+            self.unreadable += 1
+            return
         if "intent" in meta:
             day.intents[meta["intent"] or "none"] += 1
         unsure = bool(meta.get("fallback")) or bool(meta.get("clarify"))
@@ -177,7 +197,7 @@ class Analytics:
                 del self.unsure[:-UNSURE_KEPT]
         day.fallbacks += bool(meta.get("fallback"))
         day.clarified += bool(meta.get("clarify"))
-        if "ms" not in meta:  # written before turn records (migration 0006): no more to say
+        if not isinstance(meta.get("ms"), (int, float)):  # written before turn records
             return
         day.turns += 1
         day.latency.append(float(meta["ms"]))
@@ -205,8 +225,24 @@ class Analytics:
                 if not episode.verdict:
                     episode.turns += 1
                     episode.verdict = verdict
-                    episode.step = meta.get("step")
+                    # a turn that leaves the flow asks nothing: they stopped at the last question
+                    episode.step = meta.get("step") or episode.step
                 funnel.count(episode, 1)
+
+    def _forget_before(self, cutoff: int) -> None:
+        """Drop what no period can reach any more: days before ``cutoff``, their funnel
+        parts, and users last active before it (the oldest are first in :attr:`users`)."""
+        for number in [d for d in self.days if d < cutoff]:
+            del self.days[number]
+            self.last_active.pop(number, None)
+        for key in [k for k in self.funnels if k[0] < cutoff]:
+            del self.funnels[key]
+        while self.users:
+            oldest = next(iter(self.users.values()))
+            if oldest.last_day >= cutoff:
+                break
+            del self.users[oldest.openid]
+            self.refs.pop(oldest.ref, None)
 
     # -- the answers --------------------------------------------------------------------
 
@@ -312,8 +348,10 @@ class Analytics:
         needle = query.strip()
         if needle:
             named = self.find(needle)
+            lowered = needle.lower()
             matches = ([self.users[named]] if named is not None else
-                       [self.users[k] for k in reversed(self.users) if needle in k])
+                       [u for k, u in reversed(self.users.items())
+                        if needle in k or lowered in u.ref])
             found = [u for u in matches if u.last_day >= first]
             total = len(found)
             chosen = found[(page - 1) * per_page:page * per_page]
@@ -330,7 +368,7 @@ class Analytics:
                     chosen.append(user)
         return {
             "total": total, "page": page, "per_page": per_page,
-            "items": [{"openid": user.openid, "ref": user_ref(user.openid),
+            "items": [{"openid": user.openid, "ref": user.ref,
                        "first_seen": user.first_seen, "last_seen": user.last_seen,
                        "messages": user.messages, "flow": user.flow,
                        "verdict": user.verdicts > 0}

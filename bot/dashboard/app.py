@@ -26,28 +26,35 @@ import contextlib
 import hashlib
 import hmac
 import ipaddress
+import json
+import logging
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit
 
 from aiohttp import web
 
 from wxloan.handlers.nlu import Understander
 
 from ..logs import user_ref
-from ..nlu_tools import best_guesses, export_text, group_messages
+from ..nlu_tools import Group, best_guesses, export_text, group_messages
 from .analytics import day_of
 from .source import Source
 
 __all__ = ["PAGE_DIR", "create_dashboard_app", "is_loopback"]
+
+log = logging.getLogger("wxloan.dashboard")
 
 PAGE_DIR = Path(__file__).with_name("page")
 SOURCE = web.AppKey("source", Source)
 TOKEN: web.AppKey[str | None] = web.AppKey("token")
 CLOCK: web.AppKey[Callable[[], float]] = web.AppKey("clock")
 UNDERSTANDER = web.AppKey("understander", Understander)
+#: the last grouping of unsure messages ("now"), reused until a row or the day changes
+GROUPED: web.AppKey[dict[str, "_Grouped"]] = web.AppKey("grouped")
 
 #: The longest period the API answers for (days).
 MAX_DAYS = 366
@@ -81,12 +88,39 @@ def _session_value(token: str) -> str:
     return hmac.new(token.encode(), b"wxloan-dashboard-session", hashlib.sha256).hexdigest()
 
 
+def _same(given: str, expected: str) -> bool:
+    """Constant-time comparison of what a client sent (header bytes that are not UTF-8
+    arrive as surrogates: they compare unequal, never raise)."""
+    return hmac.compare_digest(given.encode("utf-8", "surrogateescape"),
+                               expected.encode("utf-8"))
+
+
 def _authorised(request: web.Request, token: str) -> bool:
     header = request.headers.get("Authorization", "")
     if header.startswith("Bearer "):
-        return hmac.compare_digest(header[7:].strip().encode(), token.encode())
-    cookie = request.cookies.get(COOKIE, "")
-    return hmac.compare_digest(cookie.encode(), _session_value(token).encode())
+        return _same(header[7:].strip(), token)
+    return _same(request.cookies.get(COOKIE, ""), _session_value(token))
+
+
+#: Host names a browser uses for a loopback dashboard; any other Host header on a
+#: tokenless dashboard is a DNS-rebinding page or a proxy forwarding outside traffic.
+_LOOPBACK_NAMES = ("localhost", "127.0.0.1", "[::1]", "::1")
+
+
+def _loopback_host(request: web.Request) -> bool:
+    host = request.headers.get("Host", "")
+    name = host.rsplit(":", 1)[0] if not host.endswith("]") else host
+    return name.lower() in _LOOPBACK_NAMES or (name.startswith("127.") and is_loopback(name))
+
+
+def _safe_next(target: str) -> str:
+    """Where a login may send the browser: a path on this site, nothing else (no scheme,
+    no host, no backslash or control character a browser would read as ``//host``)."""
+    if (not target.startswith("/") or target.startswith("//")
+            or any(ch == "\\" or ord(ch) < 0x21 or ord(ch) == 0x7F for ch in target)):
+        return "/"
+    parts = urlsplit(target)
+    return "/" if parts.scheme or parts.netloc else target
 
 
 @web.middleware
@@ -96,9 +130,13 @@ async def _guard(request: web.Request,
     """Security headers everywhere; the token where one is set (but for the login page)."""
     token = request.app[TOKEN]
     open_paths = ("/login", "/static/style.css")
-    if token is not None and request.path not in open_paths and not _authorised(request, token):
+    if token is None and not _loopback_host(request):
+        response: web.StreamResponse = web.json_response(
+            {"error": "this dashboard has no token: open it as http://127.0.0.1:PORT/"},
+            status=403)
+    elif token is not None and request.path not in open_paths and not _authorised(request, token):
         if request.path.startswith("/api/"):
-            response: web.StreamResponse = web.json_response(
+            response = web.json_response(
                 {"error": "unauthorised: send Authorization: Bearer <token>"}, status=401)
         else:
             response = web.Response(status=302, headers={
@@ -110,6 +148,10 @@ async def _guard(request: web.Request,
             response = web.Response(status=exc.status, reason=exc.reason, text=exc.text,
                                     headers={k: v for k, v in exc.headers.items()
                                              if k.lower() != "content-length"})
+        except Exception:  # the database went away, a bug: a short answer, still guarded
+            log.exception("dashboard request failed", extra={"fields": {"path": request.path}})
+            response = web.json_response({"error": "the database could not be read"},
+                                         status=503)
     response.headers["Content-Security-Policy"] = CSP
     response.headers["X-Content-Type-Options"] = "nosniff"
     response.headers["Referrer-Policy"] = "no-referrer"
@@ -131,7 +173,8 @@ def _days(request: web.Request) -> int:
 
 
 def _bad(message: str) -> web.HTTPBadRequest:
-    return web.HTTPBadRequest(text=f'{{"error": "{message}"}}', content_type="application/json")
+    return web.HTTPBadRequest(text=json.dumps({"error": message}, ensure_ascii=False),
+                              content_type="application/json")
 
 
 def _today(request: web.Request) -> int:
@@ -150,35 +193,68 @@ async def _funnel(request: web.Request) -> web.Response:
     return web.json_response(analytics.funnel(days, _today(request)))
 
 
-async def _groups(request: web.Request) -> tuple[int, list[Any], list[Any], int]:
+@dataclass
+class _Grouped:
+    """The unsure messages of one period grouped, with the guesses worked out so far."""
+
+    key: tuple[int, int, int, int]
+    groups: list[Group]
+    total: int
+    guesses: dict[int, list[tuple[str, float]]] = field(default_factory=dict)
+
+
+async def _groups(request: web.Request, shown: int | None) -> tuple[int, _Grouped]:
+    """The period's groups (cached until a new row arrives), with guesses for the first
+    ``shown`` groups (None: all). The grouping and the guessing run on a worker thread:
+    they are the only answers whose cost grows with distinct texts, and the event loop
+    keeps answering meanwhile."""
     days = _days(request)
     source = request.app[SOURCE]
     analytics = await source.refresh()
-    messages = analytics.unsure_since(days, _today(request))
-    total = len(messages)
-    groups = group_messages(messages[-GROUPED_AT_MOST:], source.confidence)
-    understander = request.app[UNDERSTANDER]
-    guesses = [best_guesses(understander.understand(g.example)) for g in groups]
-    return days, groups, guesses, total
+    today = _today(request)
+    key = (id(analytics), analytics.rows, days, today)
+    cached = request.app[GROUPED]
+    if cached.get("now") is None or cached["now"].key != key:
+        messages = analytics.unsure_since(days, today)
+        groups = await asyncio.to_thread(group_messages, messages[-GROUPED_AT_MOST:],
+                                         source.confidence)
+        cached["now"] = _Grouped(key, groups, len(messages))
+    grouped = cached["now"]
+    wanted = [n for n in range(len(grouped.groups) if shown is None
+                               else min(shown, len(grouped.groups)))
+              if n not in grouped.guesses]
+    if wanted:
+        understander = request.app[UNDERSTANDER]
+
+        def guess() -> None:
+            for n in wanted:
+                reading = understander.understand(grouped.groups[n].example)
+                grouped.guesses[n] = best_guesses(reading)
+
+        await asyncio.to_thread(guess)
+    return days, grouped
 
 
 async def _understanding(request: web.Request) -> web.Response:
-    days, groups, guesses, total = await _groups(request)
+    days, grouped = await _groups(request, GROUPS_SHOWN)
     analytics = request.app[SOURCE].analytics
     intents = analytics.summary(days, _today(request))["intents"]
     shown = [{"example": g.example, "messages": g.count, "users": len(g.users),
               "fallback": g.fallback, "clarified": g.clarify, "low_confidence": g.low,
               "variants": [{"text": t, "count": n} for t, n in g.variants.most_common(5)],
-              "guesses": [{"intent": name, "confidence": round(p, 2)} for name, p in guess]}
-             for g, guess in zip(groups[:GROUPS_SHOWN], guesses, strict=False)]
-    return web.json_response({"days": days, "messages": total,
-                              "grouped": min(total, GROUPED_AT_MOST), "groups": shown,
-                              "group_count": len(groups), "intents": intents})
+              "guesses": [{"intent": name, "confidence": round(p, 2)}
+                          for name, p in grouped.guesses[n]]}
+             for n, g in enumerate(grouped.groups[:GROUPS_SHOWN])]
+    return web.json_response({"days": days, "messages": grouped.total,
+                              "grouped": min(grouped.total, GROUPED_AT_MOST), "groups": shown,
+                              "group_count": len(grouped.groups), "intents": intents})
 
 
 async def _understanding_export(request: web.Request) -> web.Response:
-    days, groups, guesses, _ = await _groups(request)
-    text, _, _ = export_text(groups, guesses, days=days, source="wxloan dashboard")
+    days, grouped = await _groups(request, None)
+    guesses = [grouped.guesses[n] for n in range(len(grouped.groups))]
+    text, _, _ = await asyncio.to_thread(export_text, grouped.groups, guesses, days=days,
+                                         source="wxloan dashboard")
     name = f"wxloan-unsure-{days}d-{time.strftime('%Y%m%d')}.yml"
     return web.Response(text=text, content_type="application/x-yaml", headers={
         "Content-Disposition": f'attachment; filename="{name}"'})
@@ -242,16 +318,14 @@ async def _login(request: web.Request) -> web.StreamResponse:
     token = request.app[TOKEN]
     form = await request.post()
     given = str(form.get("token", ""))
-    target = request.query.get("next", "/")
-    if not target.startswith("/") or target.startswith("//"):
-        target = "/"
+    target = _safe_next(request.query.get("next", "/"))
     if token is None:
         raise web.HTTPFound("/")
     if not hmac.compare_digest(given.encode(), token.encode()):
         raise web.HTTPFound(f"/login?failed=1&next={quote(target)}")
     response = web.Response(status=302, headers={"Location": target})
     response.set_cookie(COOKIE, _session_value(token), httponly=True, samesite="Strict",
-                        secure=request.secure, path="/")
+                        secure=request.secure or not _loopback_host(request), path="/")
     return response
 
 
@@ -265,6 +339,7 @@ def create_dashboard_app(source: Source, *, token: str | None = None,
     app[TOKEN] = token or None
     app[CLOCK] = clock
     app[UNDERSTANDER] = Understander()
+    app[GROUPED] = {}
     app.router.add_get("/", _page)
     app.router.add_get("/static/{name}", _static)
     app.router.add_get("/login", _login_form)

@@ -27,13 +27,21 @@ log = logging.getLogger("wxloan.dashboard")
 T = TypeVar("T")
 #: Rows read per query when catching up.
 BATCH = 20_000
+#: How long an id skipped by a read is looked for again (ids are taken before a turn
+#: commits: on PostgreSQL two nodes' turns can commit out of id order). A gap still empty
+#: after this was a rolled-back turn or a deleted row.
+GAP_SECONDS = 30.0
+#: Skipped ids remembered at most (a deleted range is a gap too; it never fills).
+GAPS_KEPT = 10_000
 
 
 class Feed(Protocol):
     """What the dashboard reads (:class:`SqliteFeed` in a thread, or ``PgFeed``)."""
 
     async def rows_after(self, last_id: int, limit: int) -> list[FeedRow]: ...
+    async def rows_with_ids(self, ids: list[int]) -> list[FeedRow]: ...
     async def count_upto(self, last_id: int) -> int: ...
+    async def count_reused(self, last_id: int, newest: float) -> int: ...
     async def duplicates_per_day(self) -> dict[int, int]: ...
     async def conversation(self, openid: str, limit: int) -> list[dict[str, Any]]: ...
     async def close(self) -> None: ...
@@ -50,6 +58,12 @@ class _ThreadedSqliteFeed:
 
     async def rows_after(self, last_id: int, limit: int) -> list[FeedRow]:
         return await self._call(self._feed.rows_after, last_id, limit)
+
+    async def rows_with_ids(self, ids: list[int]) -> list[FeedRow]:
+        return await self._call(self._feed.rows_with_ids, ids)
+
+    async def count_reused(self, last_id: int, newest: float) -> int:
+        return await self._call(self._feed.count_reused, last_id, newest)
 
     async def count_upto(self, last_id: int) -> int:
         return await self._call(self._feed.count_upto, last_id)
@@ -111,8 +125,10 @@ class Source:
         return await self.refresh(force=True)
 
     async def _catch_up(self, analytics: Analytics, in_thread: bool) -> None:
+        await self._fill_gaps(analytics)
         while True:
             rows = await self.feed.rows_after(analytics.last_id, BATCH)
+            self._note_gaps(analytics, rows)
             if in_thread:  # a big catch-up: keep the event loop answering meanwhile
                 await asyncio.to_thread(analytics.add, rows)
             else:
@@ -120,14 +136,43 @@ class Source:
             if len(rows) < BATCH:
                 return
 
+    def _note_gaps(self, analytics: Analytics, rows: list[FeedRow]) -> None:
+        """Remember the ids between what ``analytics`` has read and ``rows`` that were not
+        there (each count keeps its own: a recount must not take another's)."""
+        now = self.clock()
+        expected = analytics.last_id + 1
+        gaps = analytics.gaps
+        for row in rows:
+            if row.id > expected and len(gaps) < GAPS_KEPT:
+                for missing in range(expected, min(row.id, expected + GAPS_KEPT)):
+                    gaps.setdefault(missing, now)
+            expected = row.id + 1
+
+    async def _fill_gaps(self, analytics: Analytics) -> None:
+        """Count the skipped ids that have turned up since; forget the old gaps."""
+        gaps = analytics.gaps
+        if not gaps:
+            return
+        now = self.clock()
+        found = await self.feed.rows_with_ids(sorted(gaps))
+        for row in found:
+            del gaps[row.id]
+        analytics.add(found)
+        for gap in [g for g, seen in gaps.items() if now - seen > GAP_SECONDS]:
+            del gaps[gap]
+
     async def check(self) -> bool:
-        """If counted rows have been deleted (a purge, a ``forget``), count everything
-        again beside the answers, and swap the new count in; True when it did."""
-        stored = await self.feed.count_upto(self.analytics.last_id)
-        if stored >= self.analytics.rows:
+        """If counted rows have been deleted (a purge, a ``forget``) or their ids handed
+        out again, count everything again beside the answers, and swap the new count in;
+        True when it did."""
+        counted = self.analytics
+        last_id, rows, newest = counted.last_id, counted.rows, counted.newest
+        stored = await self.feed.count_upto(last_id)
+        reused = await self.feed.count_reused(last_id, newest)
+        if (stored >= rows and not reused) or self.analytics is not counted:
             return False
         log.info("messages were deleted (purge or forget); counting again",
-                 extra={"fields": {"counted": self.analytics.rows, "stored": stored}})
+                 extra={"fields": {"counted": rows, "stored": stored, "reused": reused}})
         fresh = Analytics(self.confidence)
         await self._catch_up(fresh, in_thread=True)
         async with self._lock:

@@ -110,9 +110,16 @@ class PgOperatorStore:
                           sessions=await count("sessions"), days=days,
                           activity=await self._activity(since))
 
-    async def _activity(self, since: float) -> Activity:
-        """The period's outcomes, understanding, safety and funnel (as the SQLite report)."""
+    async def _activity(self, since: float) -> Activity | None:
+        """The period's outcomes, understanding, safety and funnel (as the SQLite report);
+        None when the schema predates the turn records (``wxloan serve`` migrates it)."""
         conn = self._conn
+        present = await conn.fetchval(
+            "SELECT count(*) FROM information_schema.columns WHERE table_schema ="
+            " current_schema() AND ((table_name = 'messages' AND column_name = 'meta') OR"
+            " (table_name = 'delivery_attempts' AND column_name = 'duplicates'))")
+        if present < 2:
+            return None
 
         def flag(name: str) -> str:
             return f"count(*) FILTER (WHERE (meta::jsonb ->> '{name}')::boolean)"

@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 
 from tests.dashboard_data import NOW, plan, write
+from wxloan.bot.dashboard.analytics import day_of
 from wxloan.bot.dashboard.app import create_dashboard_app
 from wxloan.bot.dashboard.source import Source, open_feed
 
@@ -25,6 +26,7 @@ CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic"
                  "--disable-component-update", "--disable-sync"]
 ARTIFACTS = Path(__file__).resolve().parents[1] / "artifacts"
 TOKEN = "browser-test-token-0123456789"
+FIXTURE = plan(300)
 
 
 @pytest.fixture
@@ -37,7 +39,7 @@ def playwright_api() -> Any:
 
 async def _server(aiohttp_server: Any, tmp_path: Path, **kw: Any) -> Any:
     db = tmp_path / "browser.db"
-    await write(db, plan(300))
+    await write(db, FIXTURE)
     source = Source(await open_feed(db), 0.5, interval=0)
     app = create_dashboard_app(source, clock=lambda: NOW, watch_deletions=False, **kw)
     return await aiohttp_server(app, host="127.0.0.1")
@@ -77,9 +79,13 @@ async def test_every_tab_draws_and_a_conversation_opens(playwright_api, aiohttp_
         try:
             await page.goto(str(server.make_url("/")))
             await expect(page.locator("body")).to_have_attribute("data-ready", "true")
+            await expect(page.get_by_test_id("card-users")).to_have_text("用户300")
+            await page.get_by_test_id("days").select_option("1")  # today only: fewer
+            today = len({t.openid for t in FIXTURE.turns if day_of(t.at) == day_of(NOW)})
+            assert 0 < today < 300
+            await expect(page.get_by_test_id("card-users")).to_have_text(f"用户{today}")
             await page.get_by_test_id("days").select_option("30")
-            await expect(page.locator("body")).to_have_attribute("data-ready", "true")
-            await expect(page.get_by_test_id("card-users")).to_contain_text("300")
+            await expect(page.get_by_test_id("card-users")).to_have_text("用户300")
             for chart in ("chart-daily", "chart-latency", "chart-scams", "chart-outcomes"):
                 await _charted(page, chart)
             await page.screenshot(path=str(ARTIFACTS / "dashboard-overview.png"), full_page=True)

@@ -71,6 +71,15 @@ def test_backup_is_an_openable_copy_and_refuses_to_overwrite(db: Path, tmp_path:
     assert main(["backup", str(out), "--force", "--db", str(db)]) == 0
 
 
+def test_backup_refuses_to_overwrite_the_database_itself(db: Path, capsys: Any) -> None:
+    assert main(["backup", str(db), "--force", "--db", str(db)]) == 2
+    err = capsys.readouterr().err
+    assert len(err.strip().splitlines()) == 1 and "the database itself" in err
+    conn = sqlite3.connect(db)
+    assert conn.execute("SELECT COUNT(*) FROM messages").fetchone()[0] == 10  # untouched
+    conn.close()
+
+
 def test_backup_finishes_and_is_consistent_while_a_writer_commits(db: Path,
                                                                    tmp_path: Path) -> None:
     """A writer commits turns (two messages and a processed key each, in one transaction)
