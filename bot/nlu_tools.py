@@ -406,9 +406,15 @@ def normalise(text: str) -> str:
     return _DIGITS.sub("0", _NOT_TEXT.sub("", folded))
 
 
-def group_messages(messages: Sequence[LoggedMessage], confidence: float) -> list[Group]:
+def group_messages(messages: Sequence[LoggedMessage], confidence: float,
+                   cluster_at_most: int | None = None) -> list[Group]:
     """Greedy clustering: the most frequent text first, each next text joins the first
-    group whose key it matches at SIMILARITY or more; groups by size, largest first."""
+    group whose key it matches at SIMILARITY or more; groups by size, largest first.
+
+    :param cluster_at_most: compare only this many distinct texts, the most frequent
+        (the clustering is quadratic in them: 5,000 distinct texts take over a second);
+        the rarer ones are groups of their own.
+    """
     from rapidfuzz import fuzz, process
 
     by_text: dict[str, list[LoggedMessage]] = {}
@@ -419,8 +425,10 @@ def group_messages(messages: Sequence[LoggedMessage], confidence: float) -> list
     order = sorted(by_text, key=lambda k: (-len(by_text[k]), by_text[k][0].id))
     groups: list[Group] = []
     keys: list[str] = []
-    for key in order:
-        match = process.extractOne(key, keys, scorer=fuzz.ratio, score_cutoff=SIMILARITY)
+    for rank, key in enumerate(order):
+        compared = cluster_at_most is None or rank < cluster_at_most
+        match = (process.extractOne(key, keys, scorer=fuzz.ratio, score_cutoff=SIMILARITY)
+                 if compared else None)
         if match is None:
             group = Group(key)
             groups.append(group)
@@ -520,7 +528,7 @@ def _yaml_text(text: str) -> str:
 
 
 @functools.lru_cache(maxsize=1)
-def _known_examples() -> frozenset[str]:
+def known_examples() -> frozenset[str]:
     """The example set's texts as :func:`split_key` compares them (read once a process)."""
     from wxloan.handlers.nlu.examples import ExamplesError, load_examples, split_key
 
@@ -555,7 +563,7 @@ def export_text(
     from wxloan.handlers.nlu.evaluation import NONE
     from wxloan.handlers.nlu.examples import split_key
 
-    seen = set(_known_examples())
+    seen = set(known_examples())
     today = dt.date.today().isoformat()
     lines = [
         f"# Exported by `{source} --days {days:g}` on {today}: messages that fell to",

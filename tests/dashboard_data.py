@@ -63,8 +63,17 @@ def _meta(rng: random.Random, *, flow: str | None = None, step: str | None = Non
     return meta
 
 
-def plan(users: int, *, days: int = 10, seed: int = 7, now: float = NOW) -> Plan:
-    """``users`` conversations spread over the ``days`` days up to ``now``."""
+#: Characters of made-up unsure messages (``plan(..., varied=True)``).
+_VARIED = "我你他的是了不在有人这中大为上个说们到要以时和会可也就能对那得着下过么多天后都好看"\
+          "没成只如事把还用样道想开总从无面最但现前些所同日手又行意动方期头长回位分老因很给名"\
+          "借钱额度利率逾期征信微粒贷开通提还款"
+
+
+def plan(users: int, *, days: int = 10, seed: int = 7, now: float = NOW,
+         varied: bool = False) -> Plan:
+    """``users`` conversations spread over the ``days`` days up to ``now``; ``varied``:
+    the unsure messages are made-up texts, nearly all distinct (as real ones are), not
+    a handful of repeated ones."""
     rng = random.Random(seed)
     result = Plan()
     for n in range(users):
@@ -106,7 +115,8 @@ def plan(users: int, *, days: int = 10, seed: int = 7, now: float = NOW) -> Plan
             turns.append(("转人工", _meta(rng, flow="handoff", handoff=True, intent="human"),
                           "text"))
         elif kind == "unsure":
-            text = rng.choice(UNSURE_TEXTS)
+            text = (rng.choice(UNSURE_TEXTS) if not varied else
+                    "".join(rng.choice(_VARIED) for _ in range(rng.randint(4, 14))))
             fallback = rng.random() < 0.6
             turns.append((text, _meta(rng, intent=None if fallback else "rates",
                                       fallback=fallback, clarify=not fallback,

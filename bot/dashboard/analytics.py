@@ -16,6 +16,7 @@ Days are China Standard Time days, numbered since the epoch (``day_of``), as in
 from __future__ import annotations
 
 import datetime as dt
+import re
 from array import array
 from collections import Counter
 from dataclasses import dataclass, field
@@ -60,6 +61,7 @@ class Day:
     turns: int = 0  #: inbound messages with a turn record
     fallbacks: int = 0
     clarified: int = 0
+    unsure: int = 0  #: fell to the fallback, got a clarifying question, or read unsure
     verdicts: int = 0
     handoffs: int = 0
     late: int = 0
@@ -190,6 +192,7 @@ class Analytics:
         confidence = meta.get("confidence")
         if isinstance(confidence, (int, float)) and confidence < self.confidence:
             unsure = True
+        day.unsure += unsure
         if unsure and row.content:
             self.unsure.append(LoggedMessage(row.id, row.openid, row.content, row.created_at,
                                              meta))
@@ -326,8 +329,13 @@ class Analytics:
             })
         return {"days": days, "from": day_name(first), "to": day_name(today), "flows": result}
 
+    def unsure_count(self, days: int, today: int) -> int:
+        """How many unsure messages the period had (all of them, kept or not)."""
+        return sum(self.days[d].unsure for d in self.period(days, today) if d in self.days)
+
     def unsure_since(self, days: int, today: int) -> list[LoggedMessage]:
-        """The unsure messages of the period, oldest first (masked again on read)."""
+        """The unsure messages of the period that are kept (the newest UNSURE_KEPT and
+        more), oldest first, masked again on read."""
         first = self.period(days, today)[0]
         return [LoggedMessage(m.id, m.openid, mask_personal_data(m.content).text,
                               m.created_at, m.meta)
@@ -348,11 +356,15 @@ class Analytics:
         needle = query.strip()
         if needle:
             named = self.find(needle)
-            lowered = needle.lower()
-            matches = ([self.users[named]] if named is not None else
-                       [u for k, u in reversed(self.users.items())
-                        if needle in k or lowered in u.ref])
-            found = [u for u in matches if u.last_day >= first]
+            if named is not None:
+                hits = {named}
+            else:  # two scans of strings only (an attribute read per user costs 3x)
+                lowered = needle.lower()
+                hits = {openid for openid in self.users if needle in openid}
+                if _HEX.fullmatch(lowered):  # a log reference is 12 hex digits
+                    hits.update(openid for ref, openid in self.refs.items() if lowered in ref)
+            found = sorted((self.users[k] for k in hits if self.users[k].last_day >= first),
+                           key=lambda u: (-u.last_seen, u.openid))
             total = len(found)
             chosen = found[(page - 1) * per_page:page * per_page]
         else:
@@ -374,6 +386,9 @@ class Analytics:
                        "verdict": user.verdicts > 0}
                       for user in chosen],
         }
+
+
+_HEX = re.compile(r"[0-9a-f]{1,12}")
 
 
 def _rate(part: int, whole: int) -> float | None:

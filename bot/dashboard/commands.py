@@ -12,6 +12,7 @@ from aiohttp import web
 
 from ..config import Settings
 from ..errors import ConfigError
+from ..nlu_tools import known_examples
 from ..startup import bind_sockets
 from .app import create_dashboard_app, is_loopback
 from .source import Source, open_feed
@@ -65,6 +66,7 @@ async def _serve(settings: Settings, sockets: list[socket.socket], confidence: f
     source = Source(feed, confidence)
     started = time.perf_counter()
     analytics = await source.load()
+    await asyncio.to_thread(known_examples)  # read once now, not on the first download
     print(f"wxloan dashboard: counted {analytics.rows} messages of {len(analytics.users)} users"
           f" in {time.perf_counter() - started:.1f} s", flush=True)
     runner = web.AppRunner(create_dashboard_app(source, token=token), access_log=None)

@@ -405,3 +405,8 @@ def test_grouping_is_greedy_on_normalised_text_most_frequent_first():
         ("额度怎么提高呀", 3, ["额度怎么提", "额度怎么提高呀"]),
         ("要不要刷个脸啊", 1, ["要不要刷个脸啊"]),
     ]
+    # only the most frequent distinct texts are compared: the rarer ones stay apart
+    capped = group_messages([
+        logged(1, "额度怎么提高呀"), logged(2, "额度怎么提高呀"), logged(3, "额度怎么提"),
+    ], confidence=0.5, cluster_at_most=1)
+    assert [(g.example, g.count) for g in capped] == [("额度怎么提高呀", 2), ("额度怎么提", 1)]

@@ -104,7 +104,9 @@ async function understanding() {
   const u = await api(`/api/understanding?days=${days()}`);
   document.getElementById("export").setAttribute("href", `/api/understanding/export?days=${days()}`);
   document.getElementById("unsure-note").textContent =
-    `没听懂、追问过或把握不大的消息 ${u.messages} 条，归成 ${u.group_count} 组（最常见的在前；已打码）。`;
+    `没听懂、追问过或把握不大的消息 ${u.messages} 条` +
+    (u.grouped < u.messages ? `，其中最近的 ${u.grouped} 条` : "") +
+    `归成 ${u.group_count} 组（最常见的在前；已打码）。`;
   document.getElementById("group-rows").replaceChildren(...u.groups.map((g, i) => el("tr",
     { "data-testid": "group" },
     el("td", { text: String(i + 1) }), el("td", { text: String(g.messages) }),
