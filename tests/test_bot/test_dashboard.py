@@ -390,3 +390,34 @@ async def test_real_conversations_through_the_webhook_show_up(aiohttp_client, we
     one = await (await client.get(f"/api/conversations/{user_ref('real-c')}")).json()
     assert "139****5678" in json.dumps(one, ensure_ascii=False)
     assert "13912345678" not in json.dumps(one, ensure_ascii=False)
+
+
+def test_the_command_serves_until_sigterm(db, tmp_path):
+    """``wxloan dashboard`` as an operator starts it: one line per step, the API answers,
+    SIGTERM stops it with exit code 0."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import urllib.request
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("WXLOAN_", "WECHAT_"))}
+    proc = subprocess.Popen([sys.executable, "-m", "wxloan", "dashboard", "--port", "0",
+                             "--db", str(db)], stdout=subprocess.PIPE, text=True, env=env)
+    try:
+        assert proc.stdout is not None
+        counted = proc.stdout.readline()
+        assert counted.startswith("wxloan dashboard: counted ") and " messages of " in counted
+        listening = proc.stdout.readline()
+        url = listening.split()[2]
+        assert url.startswith("http://127.0.0.1:") and "read-only" in listening
+        with urllib.request.urlopen(url + "api/summary?days=366", timeout=30) as resp:
+            assert json.loads(resp.read())["messages_in"] > 0
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=30) == 0
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+        if proc.stdout is not None:
+            proc.stdout.close()
