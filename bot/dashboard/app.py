@@ -68,6 +68,11 @@ GROUPS_SHOWN = 50
 GROUPED_AT_MOST = 5_000
 CLUSTERED_AT_MOST = 1_000
 COOKIE = "wxloan_dashboard"
+#: Wrong tokens a client may send in LOGIN_WINDOW seconds before the form answers 429.
+LOGIN_ATTEMPTS = 5
+LOGIN_WINDOW = 60.0
+#: client address -> when its recent wrong tokens came
+FAILED_LOGINS: web.AppKey[dict[str, list[float]]] = web.AppKey("failed_logins")
 
 CSP = ("default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:;"
        " connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'")
@@ -321,13 +326,23 @@ async def _login_form(request: web.Request) -> web.FileResponse:
 
 async def _login(request: web.Request) -> web.StreamResponse:
     token = request.app[TOKEN]
+    if token is None:
+        raise web.HTTPFound("/")
+    now = request.app[CLOCK]()
+    failures = request.app[FAILED_LOGINS]
+    client = request.remote or "?"
+    recent = [t for t in failures.get(client, ()) if now - t < LOGIN_WINDOW]
+    if len(recent) >= LOGIN_ATTEMPTS:
+        raise web.HTTPTooManyRequests(text="too many wrong tokens: wait a minute")
     form = await request.post()
     given = str(form.get("token", ""))
     target = _safe_next(request.query.get("next", "/"))
-    if token is None:
-        raise web.HTTPFound("/")
-    if not hmac.compare_digest(given.encode(), token.encode()):
+    if not _same(given, token):
+        failures[client] = [*recent, now]
+        if len(failures) > 10_000:  # a flood of addresses must not grow this without end
+            failures.clear()
         raise web.HTTPFound(f"/login?failed=1&next={quote(target)}")
+    failures.pop(client, None)
     response = web.Response(status=302, headers={"Location": target})
     response.set_cookie(COOKIE, _session_value(token), httponly=True, samesite="Strict",
                         secure=request.secure or not _loopback_host(request), path="/")
@@ -345,6 +360,7 @@ def create_dashboard_app(source: Source, *, token: str | None = None,
     app[CLOCK] = clock
     app[UNDERSTANDER] = Understander()
     app[GROUPED] = {}
+    app[FAILED_LOGINS] = {}
     app.router.add_get("/", _page)
     app.router.add_get("/static/{name}", _static)
     app.router.add_get("/login", _login_form)

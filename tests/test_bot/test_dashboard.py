@@ -275,6 +275,17 @@ async def test_a_login_never_sends_the_browser_elsewhere(aiohttp_client, db, tar
     assert kept.headers["Location"] == "/?tab=funnel"
 
 
+async def test_wrong_tokens_are_throttled(aiohttp_client, db):
+    client = await _client(aiohttp_client, db, token=TOKEN)
+    for _ in range(5):
+        wrong = await client.post("/login", data={"token": "guess"}, allow_redirects=False)
+        assert wrong.status == 302 and "failed=1" in wrong.headers["Location"]
+    blocked = await client.post("/login", data={"token": TOKEN}, allow_redirects=False)
+    assert blocked.status == 429 and blocked.headers["Content-Security-Policy"] == CSP
+    assert (await client.get("/api/summary", headers={"Authorization": f"Bearer {TOKEN}"})
+            ).status == 200  # API clients with the token are not held up by the form's guard
+
+
 async def test_header_bytes_that_are_not_utf8_are_refused_not_a_500(aiohttp_client, db):
     client = await _client(aiohttp_client, db, token=TOKEN)
     host, port = client.server.host, client.server.port
