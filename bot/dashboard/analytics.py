@@ -60,7 +60,6 @@ class Day:
     users: int = 0  #: users with at least one message that day
     turns: int = 0  #: inbound messages with a turn record
     fallbacks: int = 0
-    clarified: int = 0
     unsure: int = 0  #: fell to the fallback, got a clarifying question, or read unsure
     verdicts: int = 0
     handoffs: int = 0
@@ -137,8 +136,6 @@ class Analytics:
         self.rows = 0
         self.newest = 0.0
         self.duplicates: dict[int, int] = {}
-        #: rows that could not be read (not JSON): counted as messages, nothing more
-        self.unreadable = 0
         #: ids a read passed over (maybe committed later), and when (see .source)
         self.gaps: dict[int, float] = {}
 
@@ -183,8 +180,7 @@ class Analytics:
             meta = orjson.loads(row.meta)
         except orjson.JSONDecodeError:
             meta = None
-        if not isinstance(meta, dict):
-            self.unreadable += 1
+        if not isinstance(meta, dict):  # not a turn record: counted as a message, no more
             return
         if "intent" in meta:
             day.intents[meta["intent"] or "none"] += 1
@@ -199,7 +195,6 @@ class Analytics:
             if len(self.unsure) > UNSURE_KEPT * 2:
                 del self.unsure[:-UNSURE_KEPT]
         day.fallbacks += bool(meta.get("fallback"))
-        day.clarified += bool(meta.get("clarify"))
         if not isinstance(meta.get("ms"), (int, float)):  # written before turn records
             return
         day.turns += 1

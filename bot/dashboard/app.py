@@ -35,6 +35,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote, urlsplit
 
+import orjson
 from aiohttp import web
 
 from wxloan.handlers.nlu import Understander
@@ -110,15 +111,13 @@ def _authorised(request: web.Request, token: str) -> bool:
     return _same(request.cookies.get(COOKIE, ""), _session_value(token))
 
 
-#: Host names a browser uses for a loopback dashboard; any other Host header on a
-#: tokenless dashboard is a DNS-rebinding page or a proxy forwarding outside traffic.
-_LOOPBACK_NAMES = ("localhost", "127.0.0.1", "[::1]", "::1")
-
-
 def _loopback_host(request: web.Request) -> bool:
+    """True when the request names this machine (``Host: 127.0.0.1:8090``, ``localhost``,
+    ``[::1]``); any other name on a tokenless dashboard is a DNS-rebinding page or a proxy
+    forwarding outside traffic."""
     host = request.headers.get("Host", "")
-    name = host.rsplit(":", 1)[0] if not host.endswith("]") else host
-    return name.lower() in _LOOPBACK_NAMES or (name.startswith("127.") and is_loopback(name))
+    name = host[1:host.find("]")] if host.startswith("[") else host.rsplit(":", 1)[0]
+    return is_loopback(name.lower())
 
 
 def _safe_next(target: str) -> str:
@@ -301,8 +300,6 @@ def _turn_meta(raw: str | None) -> dict[str, Any]:
     """What the page shows on hover: intent, flow and latency (nothing else of meta)."""
     if not raw:
         return {}
-    import orjson
-
     meta = orjson.loads(raw)
     return {key: meta.get(key) for key in ("intent", "flow", "ms", "verdict", "fallback")
             if key in meta}
